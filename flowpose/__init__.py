@@ -1,0 +1,11 @@
+"""flowpose: real-time pose estimation of people and animals as a streaming graph.
+
+The engine: graph files and their validation, buffers, the node API, runners, stats. It
+never imports torch, nor the built-in nodes (found through entry points like plugins).
+"""
+
+from flowpose.frame import EndOfStream, Frame, Hop, Instance
+from flowpose.node import Node, NodeParams, Source
+
+__all__ = ["EndOfStream", "Frame", "Hop", "Instance", "Node", "NodeParams", "Source"]
+__version__ = "0.1.0"

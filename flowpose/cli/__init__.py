@@ -1,0 +1,1 @@
+"""The ``flowpose`` command line."""

@@ -1,0 +1,83 @@
+"""``flowpose`` entry point: argument parsing and dispatch to the sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from flowpose import __version__
+
+
+def _add_graph_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("graph", help="graph file (YAML)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.PARAM=VALUE",
+                   help="override a node param, typed by the node's param schema (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (exposed for docs and tests)."""
+    parser = argparse.ArgumentParser(prog="flowpose", description="Real-time pose estimation as a streaming graph.")
+    parser.add_argument("--version", action="version", version=f"flowpose {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="validate and run a graph")
+    _add_graph_args(run)
+    run.add_argument("--stats", action="store_true", help="live per-node table in the terminal")
+    run.add_argument("--stats-json", metavar="FILE", help="write a JSON summary of the run at exit")
+    run.add_argument("--trace", metavar="FILE", help="write a Chrome/Perfetto trace-event JSON at exit")
+
+    val = sub.add_parser("validate", help="check a graph file and report every problem")
+    _add_graph_args(val)
+
+    graph = sub.add_parser("graph", help="print a graph as Mermaid or Graphviz DOT")
+    _add_graph_args(graph)
+    graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
+
+    nodes = sub.add_parser("nodes", help="list node types, or describe one")
+    nodes.add_argument("type", nargs="?", help="a node type to show in full")
+
+    schema = sub.add_parser("schema", help="print the JSON schema of graph files")
+    schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+
+    bench = sub.add_parser("bench", help="benchmarks")
+    bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    rt = bench_sub.add_parser("runtime", help="per-hop overhead and max fps through a chain of nodes")
+    rt.add_argument("--hops", type=int, default=5, help="pass-through nodes in the chain")
+    rt.add_argument("--frames", type=int, default=2000, help="frames per measurement")
+    rt.add_argument("--sizes", default="640x480,1920x1080", help="comma-separated WxH frame sizes")
+    rt.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    return parser
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose, args.quiet)
+    # Sub-command modules are imported on demand: `flowpose nodes` should not pay for the
+    # runtime, and heavier commands (bench, and later train) stay out of everyone's way.
+    if args.command in ("run", "validate", "graph"):
+        from flowpose.cli import graph_commands
+
+        return graph_commands.dispatch(args)
+    if args.command in ("nodes", "schema"):
+        from flowpose.cli import info_commands
+
+        return info_commands.dispatch(args)
+    if args.command == "bench":
+        from flowpose.bench import runtime
+
+        return runtime.main(args)
+    raise AssertionError(args.command)  # argparse rejects unknown commands
+
+
+if __name__ == "__main__":
+    sys.exit(main())

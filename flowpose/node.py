@@ -1,0 +1,150 @@
+"""The node API: what a plugin author writes.
+
+A node declares its parameters as a nested pydantic model called ``Params`` and implements
+``setup()``, ``process(...)`` and ``close()``. A source implements ``frames()`` instead of
+``process``. The same class runs unchanged in a thread or (later) in its own process: a node
+never touches buffers, queues or sockets itself, the runner does.
+
+Example:
+    >>> class Brighten(Node):
+    ...     '''Adds a constant to every pixel.'''
+    ...     class Params(NodeParams):
+    ...         amount: int = 20
+    ...     def process(self, frame: Frame) -> Frame:
+    ...         return frame.replace(image=cv2.add(frame.image, self.params.amount))
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from flowpose.frame import Frame, Instance
+
+ProcessResult = Frame | Mapping[str, Frame] | None
+"""What ``process`` returns: one frame for every output, a frame per output name, or None
+to emit nothing for this input (a filter)."""
+
+
+class NodeParams(BaseModel):
+    """Base class of every node's ``Params``: unknown keys are errors, defaults are copied."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Node:
+    """A processing step: receives frames on its inputs, emits frames on its outputs.
+
+    Subclasses set ``Params`` (a :class:`NodeParams` subclass) and override
+    :meth:`process`; :meth:`setup` and :meth:`close` are optional. Multi-input nodes receive
+    one frame per input, joined by frame id, as positional arguments in input order.
+
+    Attributes:
+        name: The node's name in the graph.
+        params: Validated parameters, an instance of ``Params``.
+        log: A logger named after the node.
+    """
+
+    Params: ClassVar[type[NodeParams]] = NodeParams
+    #: Declared arity: None = any number of inputs; sources have 0.
+    num_inputs: ClassVar[int | None] = None
+
+    def __init__(self, name: str, params: NodeParams | Mapping[str, Any] | None = None) -> None:
+        self.name = name
+        if params is None or isinstance(params, Mapping):
+            params = self.Params(**dict(params or {}))
+        self.params = params
+        self.log = logging.getLogger(f"flowpose.node.{name}")
+        #: Set by the runner when the graph is stopping; long waits inside a node use it.
+        self.stopping = threading.Event()
+
+    @classmethod
+    def is_source(cls) -> bool:
+        """Whether the class is a source (produces frames, has no inputs)."""
+        return issubclass(cls, Source)
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first line of the class docstring."""
+        doc = (cls.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+    @classmethod
+    def check(cls, params: NodeParams) -> list[tuple[str, str]]:
+        """Extra checks run at validation time, before anything starts.
+
+        Override to check what pydantic cannot (a model file exists, ...).
+
+        Returns:
+            ``(field, message)`` pairs, empty when all is well.
+        """
+        return []
+
+    def setup(self) -> None:
+        """Acquire resources (models, devices, files). Called once in the runner's thread."""
+
+    def process(self, *frames: Frame) -> ProcessResult:
+        """Handle one frame (one per input for multi-input nodes)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement process()")
+
+    def close(self) -> None:
+        """Release resources; always called, also after a failure or a stop."""
+
+
+class Source(Node):
+    """A node that produces frames, e.g. a camera or a video file.
+
+    Subclasses override :meth:`frames` (a generator) and :meth:`is_live`. Frame ids and
+    capture times are best made with :meth:`make_frame`.
+    """
+
+    num_inputs: ClassVar[int | None] = 0
+
+    def __init__(self, name: str, params: NodeParams | Mapping[str, Any] | None = None) -> None:
+        super().__init__(name, params)
+        self._ids = itertools.count()
+
+    def is_live(self) -> bool:
+        """True for live sources (cameras, streams): their buffers default to ``latest``.
+
+        File-like sources return False and their buffers default to ``lossless``.
+        """
+        return True
+
+    def frames(self) -> Iterator[Frame]:
+        """Yield frames until the source ends (then end-of-stream is sent downstream)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement frames()")
+
+    def pause(self, seconds: float) -> bool:
+        """Sleep up to ``seconds`` (e.g. to pace a file), waking early when the graph stops.
+
+        Returns:
+            True if the full time passed, False if the graph is stopping.
+        """
+        return not self.stopping.wait(seconds) if seconds > 0 else not self.stopping.is_set()
+
+    def make_frame(
+        self,
+        image: np.ndarray,
+        *,
+        instances: tuple[Instance, ...] = (),
+        meta: dict[str, Any] | None = None,
+        capture_ns: int | None = None,
+        source: str | None = None,
+    ) -> Frame:
+        """Build the next frame of this source with a fresh id and a capture time."""
+        return Frame(
+            frame_id=next(self._ids),
+            capture_ns=time.time_ns() if capture_ns is None else capture_ns,
+            source=self.name if source is None else source,
+            image=image,
+            instances=instances,
+            meta={} if meta is None else meta,
+        )

@@ -1,0 +1,1 @@
+"""Runners: what drives a node (a thread now; a process with 2/7)."""

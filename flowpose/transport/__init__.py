@@ -1,0 +1,24 @@
+"""Moving frames between processes and hosts: the ZeroMQ/msgpack wire format.
+
+See :mod:`flowpose.transport.wire` for the message layout.
+"""
+
+from flowpose.transport.wire import (
+    DEFAULT_MAX_HEADER_BYTES,
+    FORMAT_VERSION,
+    decode,
+    encode,
+    is_placeholder_image,
+)
+from flowpose.transport.wire_errors import WIRE_ERROR_KINDS, BadMessageCounter, WireError
+
+__all__ = [
+    "DEFAULT_MAX_HEADER_BYTES",
+    "FORMAT_VERSION",
+    "WIRE_ERROR_KINDS",
+    "BadMessageCounter",
+    "WireError",
+    "decode",
+    "encode",
+    "is_placeholder_image",
+]

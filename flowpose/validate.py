@@ -1,0 +1,272 @@
+"""Checking a graph file completely before anything runs.
+
+Every problem is collected (not just the first), each with file, line, node and field, so
+a user fixes a graph in one round instead of one error per run.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from flowpose.node import Node, NodeParams
+from flowpose.overrides import Override, coerce, parse_override
+from flowpose.problems import GraphError, Problem
+from flowpose.registry import NodeTypeError, resolve
+from flowpose.spec import GraphSpec, NodeSpec, SourceMap, YamlSyntaxError, load_graph_text, load_yaml
+
+
+@dataclass
+class ValidGraph:
+    """A graph that passed validation: its spec, node classes and typed params.
+
+    Attributes:
+        spec: The parsed graph file (with overrides applied).
+        classes: Node class per node name.
+        params: Validated params per node name.
+        file: Where the graph came from.
+    """
+
+    spec: GraphSpec
+    classes: dict[str, type[Node]]
+    params: dict[str, NodeParams]
+    file: str = "<string>"
+    writers: dict[str, str] = field(default_factory=dict)
+    readers: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _fmt_loc(loc: Sequence[Any]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+class _Collector:
+    def __init__(self, smap: SourceMap) -> None:
+        self.smap = smap
+        self.problems: list[Problem] = []
+
+    def add(self, path: tuple[Any, ...], node: str, field_: str, message: str) -> None:
+        self.problems.append(Problem(self.smap.file, self.smap.line(path), node, field_, message))
+
+    def pydantic(self, exc: ValidationError, base: tuple[Any, ...], node: str, prefix: str = "") -> None:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            field_ = ".".join(filter(None, [prefix, _fmt_loc(loc)]))
+            self.add((*base, *loc), node, field_, _describe(err))
+
+
+def _describe(err: Any) -> str:
+    kind, loc = err["type"], err["loc"]
+    if kind == "missing":
+        return "required but missing"
+    if kind == "extra_forbidden":
+        return f"unknown field {loc[-1]!r}"
+    value = err.get("input")
+    shown = repr(value) if not isinstance(value, dict | list) or len(repr(value)) < 60 else type(value).__name__
+    return f"{err['msg']} (got {shown})"
+
+
+def _unknown_param(err: Any, model: type[NodeParams]) -> str:
+    name = str(err["loc"][-1])
+    close = difflib.get_close_matches(name, list(model.model_fields), n=1, cutoff=0.6)
+    known = ", ".join(model.model_fields) or "none"
+    hint = f"; did you mean {close[0]!r}?" if close else f" (known: {known})"
+    return f"unknown param {name!r}{hint}"
+
+
+def _check_params(
+    col: _Collector, idx: int, spec: NodeSpec, cls: type[Node], overrides: list[Override]
+) -> NodeParams | None:
+    values = dict(spec.params)
+    for ov in overrides:
+        values[ov.param] = coerce(cls.Params, ov.param, ov.raw)
+    try:
+        params = cls.Params(**values)
+    except ValidationError as exc:
+        by_param = {ov.param: ov for ov in overrides}
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            message = _unknown_param(err, cls.Params) if err["type"] == "extra_forbidden" else _describe(err)
+            if err["type"] == "missing":
+                message = f"required param of {spec.type} is missing"
+            ov = by_param.get(str(loc[0])) if loc else None
+            if ov is not None:  # point at the command line, not the file
+                col.problems.append(Problem("--set", None, spec.name, f"params.{_fmt_loc(loc)}",
+                                            f"{message} (from --set {ov.text})"))
+            else:
+                col.add(("nodes", idx, "params", *loc), spec.name, f"params.{_fmt_loc(loc)}", message)
+        return None
+    for field_, message in cls.check(params):
+        col.add(("nodes", idx, "params", field_), spec.name, f"params.{field_}", message)
+    return params
+
+
+def _check_arity(col: _Collector, idx: int, spec: NodeSpec, cls: type[Node]) -> None:
+    path = ("nodes", idx)
+    if cls.is_source() and spec.inputs:
+        col.add((*path, "inputs"), spec.name, "inputs", f"{spec.type} is a source and takes no inputs")
+    elif not cls.is_source() and not spec.inputs:
+        col.add(path, spec.name, "inputs", f"{spec.type} needs at least one input buffer")
+    elif cls.num_inputs not in (None, 0) and len(spec.inputs) != cls.num_inputs:
+        col.add((*path, "inputs"), spec.name, "inputs",
+                f"{spec.type} takes {cls.num_inputs} input(s), got {len(spec.inputs)}")
+
+
+def _find_cycle(nodes: list[NodeSpec], writers: dict[str, str]) -> list[str] | None:
+    succ: dict[str, list[str]] = defaultdict(list)
+    for node in nodes:
+        for buf in node.inputs:
+            if buf in writers:
+                succ[writers[buf]].append(node.name)
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(name: str) -> list[str] | None:
+        state[name] = 1
+        stack.append(name)
+        for nxt in succ[name]:
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        stack.pop()
+        state[name] = 2
+        return None
+
+    for node in nodes:
+        if node.name not in state and (cycle := visit(node.name)):
+            return cycle
+    return None
+
+
+def _check_wiring(col: _Collector, nodes: list[tuple[int, NodeSpec]], spec_buffers: dict[str, Any]) -> dict[str, str]:
+    names = Counter(n.name for _, n in nodes)
+    for idx, node in nodes:
+        if names[node.name] > 1:
+            col.add(("nodes", idx, "name"), node.name, "name", "duplicate node name")
+    writers: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for idx, node in nodes:
+        for buf in node.outputs:
+            writers[buf].append((idx, node.name))
+        for buf, count in Counter(node.inputs).items():
+            if count > 1:
+                col.add(("nodes", idx, "inputs"), node.name, "inputs", f"buffer {buf!r} listed twice")
+    for buf, ws in writers.items():
+        if len(ws) > 1:
+            who = ", ".join(repr(name) for _, name in ws)
+            for idx, name in ws:
+                col.add(("nodes", idx, "outputs"), name, "outputs",
+                        f"buffer {buf!r} is written by {len(ws)} nodes ({who}); a buffer has one writer")
+    read = set()
+    for idx, node in nodes:
+        for buf in node.inputs:
+            read.add(buf)
+            if buf not in writers:
+                close = difflib.get_close_matches(buf, list(writers), n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                col.add(("nodes", idx, "inputs"), node.name, "inputs",
+                        f"buffer {buf!r} is read but no node writes it{hint}")
+    for buf in spec_buffers:
+        if buf not in writers and buf not in read:
+            col.add(("buffers", buf), "", f"buffers.{buf}", "buffer is configured but no node uses it")
+    single = {buf: ws[0][1] for buf, ws in writers.items()}
+    cycle = _find_cycle([n for _, n in nodes], single)
+    if cycle:
+        idx = next(i for i, n in nodes if n.name == cycle[0])
+        col.add(("nodes", idx), cycle[0], "inputs", "cycle: " + " -> ".join(cycle) + " (graphs must be acyclic)")
+    return single
+
+
+def validate_data(data: Any, smap: SourceMap, overrides: Sequence[str] = ()) -> ValidGraph:
+    """Validate already-loaded graph data; see :func:`load_graph`."""
+    col = _Collector(smap)
+    if not isinstance(data, dict):
+        col.add((), "", "", "a graph file must be a mapping with a 'nodes' list")
+        raise GraphError(col.problems)
+    raw_nodes = data.get("nodes")
+    # Check everything but the nodes as a whole, then each node on its own, so one bad node
+    # does not hide the problems of the others.
+    try:
+        GraphSpec.model_validate({**data, "nodes": [{"name": "x", "type": "x"}]})
+    except ValidationError as exc:
+        col.pydantic(exc, (), "")
+    if not isinstance(raw_nodes, list) or not raw_nodes:
+        col.add(("nodes",), "", "nodes", "a non-empty list of nodes is required")
+        raw_nodes = []
+    nodes: list[tuple[int, NodeSpec]] = []
+    for idx, raw in enumerate(raw_nodes):
+        label = raw.get("name", f"#{idx}") if isinstance(raw, dict) else f"#{idx}"
+        try:
+            nodes.append((idx, NodeSpec.model_validate(raw)))
+        except ValidationError as exc:
+            col.pydantic(exc, ("nodes", idx), str(label))
+
+    parsed: list[Override] = []
+    for text in overrides:
+        try:
+            parsed.append(parse_override(text))
+        except ValueError as exc:
+            col.problems.append(Problem("--set", None, "", "", str(exc)))
+    known = {n.name for _, n in nodes}
+    for ov in parsed:
+        if ov.node not in known:
+            close = difflib.get_close_matches(ov.node, list(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            col.problems.append(Problem("--set", None, ov.node, "", f"no node named {ov.node!r}{hint}"))
+
+    classes: dict[str, type[Node]] = {}
+    params: dict[str, NodeParams] = {}
+    for idx, node in nodes:
+        try:
+            cls = resolve(node.type)
+        except NodeTypeError as exc:
+            col.add(("nodes", idx, "type"), node.name, "type", str(exc))
+            continue
+        classes[node.name] = cls
+        _check_arity(col, idx, node, cls)
+        checked = _check_params(col, idx, node, cls, [ov for ov in parsed if ov.node == node.name])
+        if checked is not None:
+            params[node.name] = checked
+
+    writers = _check_wiring(col, nodes, data.get("buffers") or {} if isinstance(data.get("buffers"), dict) else {})
+    if col.problems:
+        raise GraphError(col.problems)
+    spec = GraphSpec.model_validate(data)
+    for node in spec.nodes:
+        node.params = params[node.name].model_dump()
+    readers: dict[str, list[str]] = defaultdict(list)
+    for node in spec.nodes:
+        for buf in node.inputs:
+            readers[buf].append(node.name)
+    return ValidGraph(spec, classes, params, smap.file, writers, dict(readers))
+
+
+def validate_text(text: str, file: str = "<string>", overrides: Sequence[str] = ()) -> ValidGraph:
+    """Parse and validate graph YAML text.
+
+    Raises:
+        GraphError: With every problem found.
+    """
+    try:
+        data, smap = load_yaml(text, file)
+    except YamlSyntaxError as exc:
+        raise GraphError([Problem(file, exc.line, "", "", f"YAML syntax error: {exc.message}")]) from None
+    return validate_data(data, smap, overrides)
+
+
+def load_graph(path: str | Path, overrides: Sequence[str] = ()) -> ValidGraph:
+    """Load and validate a graph file, applying ``--set`` overrides.
+
+    Raises:
+        GraphError: With every problem found (a missing file is one problem too).
+    """
+    try:
+        text, file = load_graph_text(path)
+    except (FileNotFoundError, UnicodeDecodeError) as exc:
+        raise GraphError([Problem(str(path), None, "", "", str(exc))]) from None
+    return validate_text(text, file, overrides)
