@@ -76,12 +76,14 @@ class Inbox:
         queue, size = self._queues[index], self._sizes[index]
         with self._cond:
             if self._lossless[index]:
-                while len(queue) >= size and not self._closed:
+                while len(queue) >= size and not self._closed and not isinstance(msg, EndOfStream):
                     self._waiting_writers += 1
                     self._cond.wait()
                     self._waiting_writers -= 1
-            elif len(queue) >= size:
-                queue.popleft()  # never an EndOfStream: nothing is ever put after one
+            elif len(queue) >= size and not isinstance(msg, EndOfStream):
+                # The oldest is never an EndOfStream (nothing follows one), and an
+                # EndOfStream itself takes no room: it must not push out the last frame.
+                queue.popleft()
                 self.drops[index] += 1
             if self._closed:
                 return False

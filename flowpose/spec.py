@@ -139,7 +139,12 @@ def load_yaml(text: str, file: str = "<string>") -> tuple[Any, SourceMap]:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        detail = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        context = exc.context or ""
+        if exc.context_mark is not None and exc.problem_mark is not None and (
+            exc.context_mark.line != exc.problem_mark.line
+        ):
+            context += f" (started on line {exc.context_mark.line + 1})"
+        detail = "; ".join(str(p) for p in (context, exc.problem) if p)
         raise YamlSyntaxError(file, mark.line + 1 if mark else None, detail or str(exc)) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(file, None, str(exc)) from None

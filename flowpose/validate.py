@@ -117,31 +117,45 @@ def _check_arity(col: _Collector, idx: int, spec: NodeSpec, cls: type[Node]) -> 
                 f"{spec.type} takes {cls.num_inputs} input(s), got {len(spec.inputs)}")
 
 
-def _find_cycle(nodes: list[NodeSpec], writers: dict[str, str]) -> list[str] | None:
+def _find_cycles(nodes: list[NodeSpec], writers: dict[str, str]) -> list[list[str]]:
+    """Every cycle's nodes (one list per strongly connected component), in graph order."""
     succ: dict[str, list[str]] = defaultdict(list)
     for node in nodes:
         for buf in node.inputs:
             if buf in writers:
                 succ[writers[buf]].append(node.name)
-    state: dict[str, int] = {}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
     stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
 
-    def visit(name: str) -> list[str] | None:
-        state[name] = 1
+    def strongconnect(name: str) -> None:  # Tarjan; graphs are small, recursion is fine
+        index[name] = low[name] = len(index)
         stack.append(name)
+        on_stack.add(name)
         for nxt in succ[name]:
-            if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
-            if nxt not in state and (cycle := visit(nxt)):
-                return cycle
-        stack.pop()
-        state[name] = 2
-        return None
+            if nxt not in index:
+                strongconnect(nxt)
+                low[name] = min(low[name], low[nxt])
+            elif nxt in on_stack:
+                low[name] = min(low[name], index[nxt])
+        if low[name] == index[name]:
+            members = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                members.append(member)
+                if member == name:
+                    break
+            if len(members) > 1 or name in succ[name]:
+                order = [n.name for n in nodes]
+                cycles.append(sorted(members, key=order.index))
 
     for node in nodes:
-        if node.name not in state and (cycle := visit(node.name)):
-            return cycle
-    return None
+        if node.name not in index:
+            strongconnect(node.name)
+    return cycles
 
 
 def _check_wiring(col: _Collector, nodes: list[tuple[int, NodeSpec]], spec_buffers: dict[str, Any]) -> dict[str, str]:
@@ -175,10 +189,11 @@ def _check_wiring(col: _Collector, nodes: list[tuple[int, NodeSpec]], spec_buffe
         if buf not in writers and buf not in read:
             col.add(("buffers", buf), "", f"buffers.{buf}", "buffer is configured but no node uses it")
     single = {buf: ws[0][1] for buf, ws in writers.items()}
-    cycle = _find_cycle([n for _, n in nodes], single)
-    if cycle:
+    unique = list({n.name: n for _, n in nodes}.values())
+    for cycle in _find_cycles(unique, single):
         idx = next(i for i, n in nodes if n.name == cycle[0])
-        col.add(("nodes", idx), cycle[0], "inputs", "cycle: " + " -> ".join(cycle) + " (graphs must be acyclic)")
+        loop = " -> ".join([*cycle, cycle[0]])
+        col.add(("nodes", idx, "inputs"), cycle[0], "inputs", f"cycle: {loop} (graphs must be acyclic)")
     return single
 
 

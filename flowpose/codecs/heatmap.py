@@ -162,12 +162,10 @@ class GaussianHeatmap(Codec):
         interior = (x > 0) & (x < w - 1) & (y > 0) & (y < h - 1) & (scores > 0)
         offset = np.zeros((b * k, 2), dtype=np.float64)
         if self.refine == "quarter":
-            maps = hm.reshape(b * k, h, w)
-            xr, xl = np.minimum(x + 1, w - 1), np.maximum(x - 1, 0)
-            yd, yu = np.minimum(y + 1, h - 1), np.maximum(y - 1, 0)
-            offset[:, 0] = 0.25 * np.sign(maps[np.arange(b * k), y, xr] - maps[np.arange(b * k), y, xl])
-            offset[:, 1] = 0.25 * np.sign(maps[np.arange(b * k), yd, x] - maps[np.arange(b * k), yu, x])
-            offset[~interior] = 0.0
+            maps, m = hm.reshape(b * k, h, w), np.arange(b * k)
+            dx = maps[m, y, np.minimum(x + 1, w - 1)] - maps[m, y, np.maximum(x - 1, 0)]
+            dy = maps[m, np.minimum(y + 1, h - 1), x] - maps[m, np.maximum(y - 1, 0), x]
+            offset = np.where(interior[:, None], 0.25 * np.sign(np.stack([dx, dy], axis=-1)), 0.0)
         elif self.refine == "dark":
             offset = self._dark_offsets(hm.reshape(b * k, h, w), x, y, interior)
         xy = (np.stack([x, y], axis=-1) + offset) * self.stride
@@ -178,7 +176,7 @@ class GaussianHeatmap(Codec):
 
         Only the 3x3 neighbourhood of each peak is needed, so only that is blurred: the
         blur of a (k+2)x(k+2) window of the zero-padded map, identical to blurring the whole
-        map with a zero border (as MMPose does) but a hundred times less work.
+        map with a zero border (as MMPose does) for ~1% of the arithmetic.
         """
         kern = self._blur_kernel
         pad = len(kern) // 2 + 1

@@ -93,7 +93,7 @@ class SimCC(Codec):
     def num_bins(self) -> tuple[int, int]:
         """Length ``(Wx, Wy)`` of the x and y vectors."""
         r = self.simcc_split_ratio
-        return int(round(self.input_size[0] * r)), int(round(self.input_size[1] * r))
+        return round(self.input_size[0] * r), round(self.input_size[1] * r)
 
     def to_config(self) -> dict[str, Any]:
         """JSON-ready parameters; ``build_codec(codec.to_config()) == codec``."""
@@ -154,7 +154,8 @@ class SimCC(Codec):
         if sx.ndim == 2 and sy.ndim == 2:
             sx, sy = sx[None], sy[None]
         wx, wy = self.num_bins
-        if sx.ndim != 3 or sy.ndim != 3 or sx.shape[-1] != wx or sy.shape[-1] != wy or sx.shape[:2] != sy.shape[:2]:
+        shapes_ok = sx.ndim == sy.ndim == 3 and sx.shape[:2] == sy.shape[:2]
+        if not (shapes_ok and sx.shape[-1] == wx and sy.shape[-1] == wy):
             raise ValueError(
                 f"simcc_x and simcc_y must have shapes (B, K, {wx}) and (B, K, {wy}) "
                 f"(or without B), got {sx.shape} and {sy.shape}"

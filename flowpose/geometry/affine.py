@@ -56,7 +56,7 @@ def get_warp_matrix(
     cos, sin = np.cos(theta), np.sin(theta)
     sx, sy = out_w / s[..., 0], out_h / s[..., 1]
     # Forward map: dst = diag(sx, sy) @ R(-theta) @ (p - src_center) + dst_center.
-    lin = np.empty(c.shape[:-1] + (2, 2))
+    lin = np.empty((*c.shape[:-1], 2, 2))
     lin[..., 0, 0], lin[..., 0, 1] = sx * cos, sx * sin
     lin[..., 1, 0], lin[..., 1, 1] = -sy * sin, sy * cos
     src_center = c + s * np.asarray(shift, dtype=np.float64)

@@ -76,6 +76,8 @@ class PosedFigure:
         parts: Drawable parts.
         keypoint_joints: Joint index of each layout keypoint, int (K,).
         facing_ok: Per keypoint, False where the surface it sits on faces away (bool (K,)).
+        owner_table: ``owner_table[k, p]`` is True when part p may cover keypoint k and leave
+            it visible, bool (K, P).
         texture: Optional modulation tile, uint8 (T, T), 255 = unchanged.
         order: Figure depth used to sort figures; larger is drawn first.
     """
@@ -89,6 +91,7 @@ class PosedFigure:
     parts: tuple[Part, ...]
     keypoint_joints: np.ndarray
     facing_ok: np.ndarray
+    owner_table: np.ndarray
     texture: np.ndarray | None
     order: float
 
@@ -100,15 +103,37 @@ class FigureModel(Protocol):
     layout: KeypointLayout
     parts: tuple[Part, ...]
     keypoint_joints: np.ndarray
-    face_normals: np.ndarray
+    owner_table: np.ndarray
     texture: np.ndarray | None
     num_dofs: int
     stride: float
     height: float
 
-    def pose(self, phase: float, amplitude: float, offsets: np.ndarray, t: float) -> np.ndarray:
-        """Joint positions (J, 3) as (left, up, forward) in body units, feet on the ground."""
+    def pose(
+        self, phase: float, amplitude: float, offsets: np.ndarray, t: float, yaw: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Pose the figure.
+
+        Args:
+            phase: Gait phase in radians.
+            amplitude: Gait strength, 0 (standing) to 1 (full stride).
+            offsets: Per-DOF angle offsets (``num_dofs``,) in radians: the figure's style.
+            t: Time in seconds (for idle motion such as a wagging tail).
+            yaw: Heading (see :class:`View`); outlines of round bodies depend on it.
+
+        Returns:
+            ``(joints, normals)``: joints (J, 3) as (left, up, forward) in body units with
+            the feet on the ground, and per-keypoint surface normals (K, 3) (zero = none).
+        """
         ...
+
+
+def make_owner_table(parts: tuple[Part, ...], num_keypoints: int) -> np.ndarray:
+    """``table[k, p]``: part p is one that keypoint k may lie under and still count as visible."""
+    table = np.zeros((num_keypoints, len(parts)), dtype=bool)
+    for p, part in enumerate(parts):
+        table[list(part.owners), p] = True
+    return table
 
 
 def project(local: np.ndarray, view: View) -> tuple[np.ndarray, np.ndarray]:

@@ -52,6 +52,9 @@ FORMAT_VERSION = 1
 #: Largest header :func:`decode` accepts by default; headers are small (a frame with 20
 #: 17-keypoint instances is about 4 kB), so anything near this is a bug or an attack.
 DEFAULT_MAX_HEADER_BYTES = 1 << 20
+#: Largest image a header may declare (2 GiB): bounds the all-zero placeholder of an omitted
+#: image too, which a consumer might copy, so a hostile shape cannot make it allocate terabytes.
+MAX_IMAGE_BYTES = 1 << 31
 
 
 def encode(msg: Message, *, include_image: bool = True) -> list[bytes | memoryview]:
@@ -187,6 +190,8 @@ def _unpack(view: memoryview) -> Any:
 def _byte_view(part: Any, index: int) -> memoryview:
     try:
         view = memoryview(part)  # zmq.Frame, bytes, bytearray and memoryview all export buffers
+        if not view.c_contiguous:  # np.frombuffer and msgpack need one contiguous block
+            raise TypeError("not contiguous")
         return view if view.format == "B" and view.ndim == 1 else view.cast("B")
     except (TypeError, ValueError) as exc:
         raise WireError(
@@ -199,13 +204,15 @@ def _image_from_wire(desc: Any, image_views: list[memoryview]) -> np.ndarray:
     dtype = wire_dtype(expect(desc.get("dtype"), str, "image.dtype"), "image.dtype")
     shape = check_shape(desc.get("shape"), "image.shape", ndims=(2, 3))
     sent = expect(desc.get("sent"), bool, "image.sent")
+    expected = math.prod(shape) * dtype.itemsize
+    if expected > MAX_IMAGE_BYTES:
+        raise WireError("schema", f"image.shape {list(shape)} {dtype.name} is over {MAX_IMAGE_BYTES} bytes")
     if len(image_views) != int(sent):
         raise WireError(
             "parts", f"a frame with image.sent={sent} has {1 + int(sent)} parts, got {1 + len(image_views)}"
         )
     if not sent:
         return np.broadcast_to(np.zeros((), dtype=dtype), shape)  # read-only, no memory
-    expected = math.prod(shape) * dtype.itemsize
     if image_views[0].nbytes != expected:
         raise WireError(
             "image_size",
@@ -216,4 +223,11 @@ def _image_from_wire(desc: Any, image_views: list[memoryview]) -> np.ndarray:
     return image
 
 
-__all__ = ["DEFAULT_MAX_HEADER_BYTES", "FORMAT_VERSION", "decode", "encode", "is_placeholder_image"]
+__all__ = [
+    "DEFAULT_MAX_HEADER_BYTES",
+    "FORMAT_VERSION",
+    "MAX_IMAGE_BYTES",
+    "decode",
+    "encode",
+    "is_placeholder_image",
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import os
 import pickle
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +32,9 @@ from flowpose.transport import (
 RNG = np.random.default_rng(0)
 
 
-def make_image(height: int = 48, width: int = 64, channels: int | None = 3, dtype: Any = np.uint8) -> np.ndarray:
+def make_image(
+    height: int = 48, width: int = 64, channels: int | None = 3, dtype: Any = np.uint8
+) -> np.ndarray:
     shape = (height, width) if channels is None else (height, width, channels)
     return (RNG.random(shape) * 255).astype(dtype)
 
@@ -95,7 +98,9 @@ def repacked(frame: Frame, mutate: Callable[[dict], Any], *, image_part: Any = N
 
 ROUND_TRIPS = {
     "no instances": make_frame(),
-    "several instances": make_frame(instances=(make_instance(17, 1), make_instance(None), make_instance(5, 2))),
+    "several instances": make_frame(
+        instances=(make_instance(17, 1), make_instance(None), make_instance(5, 2))
+    ),
     "keypoints without explicit scores": make_frame(
         instances=(Instance([0, 0, 5, 5], keypoints=np.zeros((3, 2)), layout="tri"),)
     ),
@@ -214,7 +219,17 @@ def _set(path: tuple, value: Any) -> Callable[[dict], None]:
 
 
 def _delete(key: str) -> Callable[[dict], None]:
-    return lambda header: header.pop(key)
+    def mutate(header: dict) -> None:
+        del header[key]
+
+    return mutate
+
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = [1]
+    for _ in range(depth):
+        value = [value]
+    return value
 
 
 BAD_DECODE: dict[str, tuple[str, Callable[[], list[Any]]]] = {
@@ -251,10 +266,20 @@ BAD_DECODE: dict[str, tuple[str, Callable[[], list[Any]]]] = {
     "negative shape": ("schema", lambda: repacked(FRAME, _set(("image", "shape"), [-48, -64, 3]))),
     "too many dims": ("schema", lambda: repacked(FRAME, _set(("image", "shape"), [1, 48, 64, 3, 1]))),
     "absurd dim": ("schema", lambda: repacked(FRAME, _set(("image", "shape"), [2**40, 1, 3]))),
+    "placeholder too big": (
+        "schema",
+        lambda: repacked(
+            FRAME, _set(("image",), {"dtype": "float64", "shape": [2**20, 2**20, 3], "sent": False})
+        ),
+    ),
+    "part not contiguous": ("parts", lambda: [GOOD[0], memoryview(np.zeros(20, np.uint8))[::2]]),
     "float dim": ("schema", lambda: repacked(FRAME, _set(("image", "shape"), [48.0, 64, 3]))),
     "image desc missing": ("schema", lambda: repacked(FRAME, _delete("image"))),
     "instances not a list": ("schema", lambda: repacked(FRAME, _set(("instances",), {"a": 1}))),
-    "bbox of 3": ("schema", lambda: repacked(FRAME, _set(("instances", 0, "bbox"), ["float32", [3], bytes(12)]))),
+    "bbox of 3": (
+        "schema",
+        lambda: repacked(FRAME, _set(("instances", 0, "bbox"), ["float32", [3], bytes(12)])),
+    ),
     "bbox bytes short": (
         "schema",
         lambda: repacked(FRAME, _set(("instances", 0, "bbox"), ["float32", [4], bytes(15)])),
@@ -268,13 +293,16 @@ BAD_DECODE: dict[str, tuple[str, Callable[[], list[Any]]]] = {
         "schema",
         lambda: repacked(FRAME, _set(("instances", 0, "keypoint_scores"), ["float32", [16], bytes(64)])),
     ),
-    "scores without keypoints": ("schema", lambda: repacked(FRAME, _set(("instances", 0, "keypoints"), None))),
+    "scores without keypoints": (
+        "schema",
+        lambda: repacked(FRAME, _set(("instances", 0, "keypoints"), None)),
+    ),
     "score a string": ("schema", lambda: repacked(FRAME, _set(("instances", 0, "score"), "high"))),
     "trace hop short": ("schema", lambda: repacked(FRAME, _set(("trace", 0), ["camera", 1]))),
     "meta not a map": ("schema", lambda: repacked(FRAME, _set(("meta",), [1, 2]))),
     "meta ext type": ("schema", lambda: repacked(FRAME, _set(("meta",), {"x": msgpack.ExtType(5, b"ab")}))),
     "meta timestamp": ("schema", lambda: repacked(FRAME, _set(("meta",), {"t": msgpack.Timestamp(1, 0)}))),
-    "meta too deep": ("schema", lambda: repacked(FRAME, _set(("meta",), {"x": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}))),  # noqa: E501
+    "meta too deep": ("schema", lambda: repacked(FRAME, _set(("meta",), {"x": _nested(40)}))),
 }
 
 
@@ -364,7 +392,12 @@ def test_no_pickle_in_the_transport() -> None:
 
 # --- fuzzing: nothing but WireError, whatever the input -----------------------------------------
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# FLOWPOSE_FUZZ_EXAMPLES=20000 runs a long fuzz session without editing the file.
+FUZZ = settings(
+    max_examples=int(os.environ.get("FLOWPOSE_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def decode_or_wire_error(parts: Any, **options: Any) -> None:
@@ -416,7 +449,9 @@ MSGPACK_VALUES = st.recursive(
     | st.binary(max_size=16)
     | st.sampled_from(["float32", "uint8", "object", "frame", "eos"])
     | st.builds(msgpack.ExtType, st.integers(0, 127), st.binary(max_size=8)),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -465,7 +500,9 @@ def context() -> Any:
 
 @pytest.mark.parametrize("transport_name", ["ipc", "tcp"])
 @pytest.mark.parametrize("pattern", [(zmq.PUSH, zmq.PULL), (zmq.PAIR, zmq.PAIR)], ids=["push-pull", "pair"])
-def test_frames_cross_a_real_socket(context: Any, tmp_path: Path, transport_name: str, pattern: tuple) -> None:
+def test_frames_cross_a_real_socket(
+    context: Any, tmp_path: Path, transport_name: str, pattern: tuple
+) -> None:
     receiver, sender = context.socket(pattern[1]), context.socket(pattern[0])
     for sock in (receiver, sender):
         sock.linger = 0

@@ -1,0 +1,1 @@
+"""Benchmarks run from the command line (``flowpose bench ...``); never timed tests."""

@@ -1,0 +1,119 @@
+"""``flowpose bench runtime``: what the runtime itself costs per hop, and how fast a chain goes.
+
+A file-like test pattern feeds a chain of pass-through nodes into a recording sink.
+
+* Hop overhead: the source is paced so only one frame is in flight; each hop's overhead is
+  the gap between one node handing a frame on (its trace ``t_out``) and the next node
+  taking it (``t_in``): queueing, waking a thread, and bookkeeping.
+* Max fps: the source runs unpaced with lossless buffers; frames at the sink per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from flowpose.frame import Frame
+from flowpose.node import Node
+from flowpose.runtime import GraphRunner
+from flowpose.spec import SourceMap
+from flowpose.validate import validate_data
+
+log = logging.getLogger(__name__)
+
+
+class HopRecorder(Node):
+    """Benchmark sink: keeps, per frame, the gaps between consecutive hops and its arrival time."""
+
+    collected: ClassVar[dict[str, list[tuple[int, list[int]]]]] = {}
+
+    def setup(self) -> None:
+        self._rows = HopRecorder.collected.setdefault(self.name, [])
+
+    def process(self, frame: Frame) -> None:
+        now = time.time_ns()
+        trace = frame.trace
+        gaps = [trace[i + 1].t_in - trace[i].t_out for i in range(len(trace) - 1)]
+        gaps.append(now - trace[-1].t_out)
+        self._rows.append((now, gaps))
+        return None
+
+
+@dataclass
+class ChainResult:
+    """Figures of one chain measurement (times in ms)."""
+
+    size: str
+    hops: int
+    hop_ms_median: float
+    hop_ms_p95: float
+    max_fps: float
+    frames: int
+
+
+def _chain_graph(width: int, height: int, hops: int, frames: int, fps: float, sink: str) -> dict[str, object]:
+    nodes: list[dict[str, object]] = [{
+        "name": "source", "type": "TestPattern", "outputs": ["b0"],
+        "params": {"width": width, "height": height, "fps": fps, "count": frames, "live": False},
+    }]
+    for i in range(hops):
+        nodes.append({"name": f"hop{i + 1}", "type": "PassThrough", "inputs": [f"b{i}"], "outputs": [f"b{i + 1}"]})
+    nodes.append({"name": sink, "type": f"{__name__}:HopRecorder", "inputs": [f"b{hops}"]})
+    return {"name": "bench chain", "defaults": {"buffer": {"policy": "lossless", "size": 4}}, "nodes": nodes}
+
+
+def _run_chain(width: int, height: int, hops: int, frames: int, fps: float) -> list[tuple[int, list[int]]]:
+    sink = f"sink_{time.monotonic_ns()}"
+    graph = validate_data(_chain_graph(width, height, hops, frames, fps, sink), SourceMap("<bench>"))
+    result = GraphRunner(graph).run(handle_signals=False)
+    if result.exit_code != 0:
+        raise RuntimeError(f"benchmark chain failed: {result.failure}")
+    return HopRecorder.collected.pop(sink)
+
+
+def measure_chain(width: int, height: int, hops: int, frames: int) -> ChainResult:
+    """Measure hop overhead (paced, one frame in flight) and max fps (unpaced) of a chain."""
+    # Pacing at 200 fps leaves 5 ms between frames, far more than a chain takes, so each
+    # frame crosses an idle pipeline and the gaps are pure hop cost.
+    paced = _run_chain(width, height, hops, max(frames // 4, 200), fps=200.0)
+    gaps = np.array([g for _, row in paced[10:] for g in row], dtype=np.float64) / 1e6
+    flood = _run_chain(width, height, hops, frames, fps=0.0)
+    arrivals = np.array([t for t, _ in flood], dtype=np.float64)
+    span_s = (arrivals[-1] - arrivals[0]) / 1e9
+    return ChainResult(
+        size=f"{width}x{height}",
+        hops=hops,
+        hop_ms_median=float(np.median(gaps)),
+        hop_ms_p95=float(np.percentile(gaps, 95)),
+        max_fps=(len(arrivals) - 1) / span_s if span_s > 0 else float("inf"),
+        frames=len(arrivals),
+    )
+
+
+def format_results(results: list[ChainResult]) -> str:
+    """The results as a Markdown table."""
+    lines = ["| frame | mode | hops | hop median (ms) | hop p95 (ms) | max fps through the chain |",
+             "|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r.size} | thread | {r.hops} | {r.hop_ms_median:.4f} | {r.hop_ms_p95:.4f} | {r.max_fps:,.0f} |")
+    return "\n".join(lines)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Entry point of ``flowpose bench runtime``."""
+    results = []
+    for size in args.sizes.split(","):
+        width, height = (int(v) for v in size.lower().split("x"))
+        log.info("measuring %dx%d through %d hops ...", width, height, args.hops)
+        results.append(measure_chain(width, height, args.hops, args.frames))
+    print(format_results(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n", encoding="utf-8")
+    return 0
