@@ -120,6 +120,10 @@ def layout_from_dict(data: Any, source: str = "<dict>") -> KeypointLayout:
             raise ValueError(f"{where}.half must be one of {list(_HALVES)}, got {half!r}")
         (upper if half == "upper" else lower if half == "lower" else []).append(i)
 
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:  # checked before resolving names, which would otherwise pick the first silently
+        raise ValueError(f"{source}: duplicate keypoint names {dupes}")
+
     def index(ref: Any, where: str) -> int:
         if isinstance(ref, int) and not isinstance(ref, bool):
             return ref

@@ -146,10 +146,12 @@ def _apply_texture(canvas: np.ndarray, ids: np.ndarray, fig: PosedFigure, base: 
     # Anchor the pattern to the figure so it moves with it instead of sliding over it.
     t = fig.texture.shape[0]
     ox, oy = (int(v) for v in fig.points.mean(axis=0))
-    tile = fig.texture[np.ix_((np.arange(y0, y1) - oy) % t, (np.arange(x0, x1) - ox) % t)]
+    ry, rx = (y0 - oy) % t, (x0 - ox) % t
+    reps = (-(-(ry + y1 - y0) // t), -(-(rx + x1 - x0) // t))
+    tile = np.tile(fig.texture, reps)[ry : ry + y1 - y0, rx : rx + x1 - x0]
+    gain = np.where(mask, tile, np.uint8(255))
     window = canvas[y0:y1, x0:x1]
-    pixels = window[mask].astype(np.uint16) * tile[mask][:, None].astype(np.uint16)
-    window[mask] = (pixels >> 8).astype(np.uint8)
+    window[:] = cv2.multiply(window, cv2.merge((gain, gain, gain)), scale=1.0 / 255.0)
 
 
 def _truth(ids: np.ndarray, fig: PosedFigure, base: int, roi: tuple[int, int, int, int]) -> FigureTruth:

@@ -46,11 +46,12 @@ from flowpose.transport.wire_values import (
     instance_to_wire,
     to_int,
     wire_dtype,
+    wire_name,
 )
 
 FORMAT_VERSION = 1
 #: Largest header :func:`decode` accepts by default; headers are small (a frame with 20
-#: 17-keypoint instances is about 4 kB), so anything near this is a bug or an attack.
+#: 17-keypoint instances is about 7 kB), so anything near this is a bug or an attack.
 DEFAULT_MAX_HEADER_BYTES = 1 << 20
 #: Largest image a header may declare (2 GiB): bounds the all-zero placeholder of an omitted
 #: image too, which a consumer might copy, so a hostile shape cannot make it allocate terabytes.
@@ -85,7 +86,10 @@ def encode(msg: Message, *, include_image: bool = True) -> list[bytes | memoryvi
         raise WireError("schema", f"Frame.image must be a numpy array, not {type(image).__name__}")
     if image.ndim not in (2, 3):
         raise WireError("schema", f"Frame.image must be H x W or H x W x C, got shape {image.shape}")
+    check_shape(list(image.shape), "Frame.image.shape", ndims=(2, 3))  # what decode will accept
     dtype = wire_dtype(image.dtype, "Frame.image")
+    if image.size * dtype.itemsize > MAX_IMAGE_BYTES:
+        raise WireError("schema", f"Frame.image is over {MAX_IMAGE_BYTES} bytes, receivers would reject it")
     send = include_image and not is_placeholder_image(image)
     check_plain(expect(msg.meta, dict, "Frame.meta"), "meta", allow_tuples=True)
     header = {
@@ -94,7 +98,7 @@ def encode(msg: Message, *, include_image: bool = True) -> list[bytes | memoryvi
         "source": expect(msg.source, str, "Frame.source"),
         "frame_id": to_int(msg.frame_id, "Frame.frame_id"),
         "capture_ns": to_int(msg.capture_ns, "Frame.capture_ns"),
-        "image": {"dtype": dtype.name, "shape": list(image.shape), "sent": send},
+        "image": {"dtype": wire_name(dtype), "shape": list(image.shape), "sent": send},
         "instances": [instance_to_wire(inst, f"instances[{i}]") for i, inst in enumerate(msg.instances)],
         "meta": msg.meta,
         "trace": [hop_to_wire(hop, f"trace[{i}]") for i, hop in enumerate(msg.trace)],

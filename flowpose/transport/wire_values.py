@@ -44,6 +44,11 @@ WIRE_DTYPES: dict[str, np.dtype] = {
     )
 }
 
+# numpy's dtype.name is a slow Python-level property (about 2 us, three per instance); these
+# dict lookups keep encoding a frame of 20 people well under a millisecond.
+_WIRE_NAMES = {dtype: name for name, dtype in WIRE_DTYPES.items()}
+_TO_WIRE = {dtype.newbyteorder(order): dtype for dtype in WIRE_DTYPES.values() for order in "<>"}
+
 _INT_MIN, _INT_MAX = -(1 << 63), (1 << 64) - 1  # what a msgpack integer can hold
 
 
@@ -80,10 +85,19 @@ def to_float(value: Any, where: str) -> float:
 
 def wire_dtype(dtype: Any, where: str) -> np.dtype:
     """The little-endian wire dtype for ``dtype`` (a numpy dtype, or a name from the wire)."""
-    name = dtype.name if isinstance(dtype, np.dtype) else dtype
-    if not isinstance(name, str) or name not in WIRE_DTYPES:
-        raise WireError("schema", f"{where}: dtype {name!r} is not one of {sorted(WIRE_DTYPES)}")
-    return WIRE_DTYPES[name]
+    if isinstance(dtype, str):
+        found = WIRE_DTYPES.get(dtype)
+    else:
+        found = _TO_WIRE.get(dtype) if isinstance(dtype, np.dtype) else None
+    if found is None:
+        name = getattr(dtype, "name", dtype)
+        raise WireError("schema", f"{where}: dtype {name!r:.40} is not one of {sorted(WIRE_DTYPES)}")
+    return found
+
+
+def wire_name(dtype: np.dtype) -> str:
+    """The name of a dtype returned by :func:`wire_dtype`."""
+    return _WIRE_NAMES[dtype]
 
 
 def check_shape(shape: Any, where: str, ndims: tuple[int, ...]) -> tuple[int, ...]:
@@ -104,7 +118,7 @@ def array_to_wire(array: np.ndarray, where: str) -> list[Any]:
     if not isinstance(array, np.ndarray) or array.ndim > MAX_NDIM:
         raise WireError("schema", f"{where} must be a numpy array of at most {MAX_NDIM} dimensions")
     dtype = wire_dtype(array.dtype, where)
-    return [dtype.name, list(array.shape), array.astype(dtype, copy=False).tobytes()]
+    return [wire_name(dtype), list(array.shape), array.astype(dtype, copy=False).tobytes()]
 
 
 def array_from_wire(value: Any, where: str, ndims: tuple[int, ...]) -> np.ndarray:

@@ -342,6 +342,7 @@ BAD_ENCODE = {
     "int over 64 bits": (make_frame(meta={"n": 2**64}), "64 bits"),
     "meta not a dict": (make_frame(meta=[1]), "Frame.meta"),
     "complex image": (make_frame(np.zeros((2, 2, 3), np.complex64)), "complex64"),
+    "image too big": (make_frame(np.broadcast_to(np.uint8(1), (2**16, 2**16, 3))), "over"),
     "1-d image": (make_frame(np.zeros(12, np.uint8)), "H x W"),
     "list image": (make_frame([[0]]), "numpy array"),
     "frame_id a float": (make_frame(frame_id=1.5), "frame_id"),
