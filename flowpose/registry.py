@@ -49,8 +49,9 @@ def _entry_points() -> dict[str, EntryPoint]:
     found: dict[str, EntryPoint] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in found and found[ep.name].value != ep.value:
-            log.warning("node type %r is provided twice (%s and %s); using the first",
-                        ep.name, found[ep.name].value, ep.value)
+            log.warning(
+                "node type %r is provided twice (%s and %s); using the first", ep.name, found[ep.name].value, ep.value
+            )
             continue
         found.setdefault(ep.name, ep)
     return found

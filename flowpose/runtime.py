@@ -80,7 +80,8 @@ class GraphRunner:
         self.trace = TraceRecorder([n.name for n in spec.nodes]) if trace else None
         self.instances: dict[str, Node] = {
             n.name: graph.classes[n.name](n.name, graph.params[n.name])
-            for n in spec.nodes if graph.classes[n.name].is_source()
+            for n in spec.nodes
+            if graph.classes[n.name].is_source()
         }
         self.buffers = {name: self._make_buffer(name) for name in graph.writers}
         self.inboxes: dict[str, Inbox] = {}
@@ -120,9 +121,19 @@ class GraphRunner:
             max_restarts=spec.max_restarts if spec.max_restarts is not None else defaults.max_restarts,
             backoff_s=spec.backoff if spec.backoff is not None else defaults.backoff,
         )
-        worker = Worker(name, graph.classes[name], graph.params[name], inbox,
-                        [self.buffers[b] for b in spec.outputs], stats, self.stop_event, self._on_failure,
-                        restart, self.trace, self.instances.get(name))
+        worker = Worker(
+            name,
+            graph.classes[name],
+            graph.params[name],
+            inbox,
+            [self.buffers[b] for b in spec.outputs],
+            stats,
+            self.stop_event,
+            self._on_failure,
+            restart,
+            self.trace,
+            self.instances.get(name),
+        )
         self.runners[name] = ThreadRunner(worker, self._on_exit)
 
     # -- supervision -------------------------------------------------------------------------
@@ -183,8 +194,16 @@ class GraphRunner:
         for node in self.graph.spec.nodes:
             for b in node.inputs:
                 readers[b].append(node.name)
-        return {name: {"policy": b.spec.policy, "size": b.spec.size, "writer": self.graph.writers[name],
-                       "readers": readers[name], "written": b.written} for name, b in self.buffers.items()}
+        return {
+            name: {
+                "policy": b.spec.policy,
+                "size": b.spec.size,
+                "writer": self.graph.writers[name],
+                "readers": readers[name],
+                "written": b.written,
+            }
+            for name, b in self.buffers.items()
+        }
 
     def run(self, handle_signals: bool = True) -> RunResult:
         """Start, wait and return; Ctrl-C / SIGTERM stop the graph (exit 130 / 143).

@@ -37,10 +37,12 @@ def graph_schema(with_node_params: bool = True) -> dict[str, Any]:
         defs.update(params.pop("$defs", {}))
         params["additionalProperties"] = False
         defs[f"params_{name}"] = params
-        clauses.append({
-            "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
-            "then": {"properties": {"params": {"$ref": f"#/$defs/params_{name}"}}},
-        })
+        clauses.append(
+            {
+                "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                "then": {"properties": {"params": {"$ref": f"#/$defs/params_{name}"}}},
+            }
+        )
     node_def = defs["NodeSpec"]
     node_def["allOf"] = clauses
     node_def["properties"]["type"]["examples"] = sorted(available_types())

@@ -140,8 +140,10 @@ def load_yaml(text: str, file: str = "<string>") -> tuple[Any, SourceMap]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         context = exc.context or ""
-        if exc.context_mark is not None and exc.problem_mark is not None and (
-            exc.context_mark.line != exc.problem_mark.line
+        if (
+            exc.context_mark is not None
+            and exc.problem_mark is not None
+            and (exc.context_mark.line != exc.problem_mark.line)
         ):
             context += f" (started on line {exc.context_mark.line + 1})"
         detail = "; ".join(str(p) for p in (context, exc.problem) if p)

@@ -112,8 +112,19 @@ def format_table(snaps: list[NodeSnapshot]) -> str:
     """A fixed-width table of node figures for the terminal."""
     header = ("node", "type", "run", "frames", "fps", "proc p50", "proc p95", "queue", "drops", "lat p50", "lat p95")
     rows = [
-        (s.name, s.type, s.runner, str(s.frames), f"{s.fps:.1f}", _cell(s.proc_ms_p50), _cell(s.proc_ms_p95),
-         str(s.queue_depth), str(s.drops), _cell(s.latency_ms_p50), _cell(s.latency_ms_p95))
+        (
+            s.name,
+            s.type,
+            s.runner,
+            str(s.frames),
+            f"{s.fps:.1f}",
+            _cell(s.proc_ms_p50),
+            _cell(s.proc_ms_p95),
+            str(s.queue_depth),
+            str(s.drops),
+            _cell(s.latency_ms_p50),
+            _cell(s.latency_ms_p95),
+        )
         for s in snaps
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]

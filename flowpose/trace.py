@@ -39,8 +39,18 @@ class TraceRecorder:
         for name, tid in self.tids.items():
             out.append({"ph": "M", "name": "thread_name", "pid": self.pid, "tid": tid, "args": {"name": name}})
             for start, end, frame_id in self.events[name]:
-                out.append({"ph": "X", "name": name, "cat": "node", "pid": self.pid, "tid": tid,
-                            "ts": start / 1e3, "dur": max(end - start, 0) / 1e3, "args": {"frame_id": frame_id}})
+                out.append(
+                    {
+                        "ph": "X",
+                        "name": name,
+                        "cat": "node",
+                        "pid": self.pid,
+                        "tid": tid,
+                        "ts": start / 1e3,
+                        "dur": max(end - start, 0) / 1e3,
+                        "args": {"frame_id": frame_id},
+                    }
+                )
         out.extend(extra or [])
         return {"traceEvents": out, "displayTimeUnit": "ms"}
 

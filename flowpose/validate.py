@@ -96,8 +96,9 @@ def _check_params(
                 message = f"required param of {spec.type} is missing"
             ov = by_param.get(str(loc[0])) if loc else None
             if ov is not None:  # point at the command line, not the file
-                col.problems.append(Problem("--set", None, spec.name, f"params.{_fmt_loc(loc)}",
-                                            f"{message} (from --set {ov.text})"))
+                col.problems.append(
+                    Problem("--set", None, spec.name, f"params.{_fmt_loc(loc)}", f"{message} (from --set {ov.text})")
+                )
             else:
                 col.add(("nodes", idx, "params", *loc), spec.name, f"params.{_fmt_loc(loc)}", message)
         return None
@@ -113,8 +114,12 @@ def _check_arity(col: _Collector, idx: int, spec: NodeSpec, cls: type[Node]) -> 
     elif not cls.is_source() and not spec.inputs:
         col.add(path, spec.name, "inputs", f"{spec.type} needs at least one input buffer")
     elif cls.num_inputs not in (None, 0) and len(spec.inputs) != cls.num_inputs:
-        col.add((*path, "inputs"), spec.name, "inputs",
-                f"{spec.type} takes {cls.num_inputs} input(s), got {len(spec.inputs)}")
+        col.add(
+            (*path, "inputs"),
+            spec.name,
+            "inputs",
+            f"{spec.type} takes {cls.num_inputs} input(s), got {len(spec.inputs)}",
+        )
 
 
 def _find_cycles(nodes: list[NodeSpec], writers: dict[str, str]) -> list[list[str]]:
@@ -174,8 +179,12 @@ def _check_wiring(col: _Collector, nodes: list[tuple[int, NodeSpec]], spec_buffe
         if len(ws) > 1:
             who = ", ".join(repr(name) for _, name in ws)
             for idx, name in ws:
-                col.add(("nodes", idx, "outputs"), name, "outputs",
-                        f"buffer {buf!r} is written by {len(ws)} nodes ({who}); a buffer has one writer")
+                col.add(
+                    ("nodes", idx, "outputs"),
+                    name,
+                    "outputs",
+                    f"buffer {buf!r} is written by {len(ws)} nodes ({who}); a buffer has one writer",
+                )
     read = set()
     for idx, node in nodes:
         for buf in node.inputs:
@@ -183,8 +192,9 @@ def _check_wiring(col: _Collector, nodes: list[tuple[int, NodeSpec]], spec_buffe
             if buf not in writers:
                 close = difflib.get_close_matches(buf, list(writers), n=1, cutoff=0.6)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                col.add(("nodes", idx, "inputs"), node.name, "inputs",
-                        f"buffer {buf!r} is read but no node writes it{hint}")
+                col.add(
+                    ("nodes", idx, "inputs"), node.name, "inputs", f"buffer {buf!r} is read but no node writes it{hint}"
+                )
     for buf in spec_buffers:
         if buf not in writers and buf not in read:
             col.add(("buffers", buf), "", f"buffers.{buf}", "buffer is configured but no node uses it")

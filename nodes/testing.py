@@ -24,8 +24,9 @@ class TestPattern(Source):
         height: int = Field(480, ge=16, le=8192, description="Frame height in pixels.")
         fps: float = Field(30.0, ge=0, description="Frames per second; 0 = as fast as downstream takes them.")
         count: int = Field(0, ge=0, description="Frames to produce, then end-of-stream; 0 = endless.")
-        live: bool = Field(True, description="Behave like a camera (buffers default to 'latest') "
-                                             "rather than a file ('lossless').")
+        live: bool = Field(
+            True, description="Behave like a camera (buffers default to 'latest') rather than a file ('lossless')."
+        )
         cycle: int = Field(8, ge=1, le=256, description="Distinct images rendered up front and reused.")
 
     @classmethod
@@ -47,8 +48,19 @@ class TestPattern(Source):
 
     def _render(self, bar_x: int) -> np.ndarray:
         p = self.params
-        colours = np.array([[192, 192, 192], [0, 192, 192], [192, 192, 0], [0, 192, 0],
-                            [192, 0, 192], [0, 0, 192], [192, 0, 0], [16, 16, 16]], dtype=np.uint8)
+        colours = np.array(
+            [
+                [192, 192, 192],
+                [0, 192, 192],
+                [192, 192, 0],
+                [0, 192, 0],
+                [192, 0, 192],
+                [0, 0, 192],
+                [192, 0, 0],
+                [16, 16, 16],
+            ],
+            dtype=np.uint8,
+        )
         columns = (np.arange(p.width) * len(colours) // p.width).astype(np.intp)
         image = np.ascontiguousarray(np.broadcast_to(colours[columns], (p.height, p.width, 3)))
         cv2.rectangle(image, (bar_x, 0), (bar_x + max(p.width // 32, 2), p.height - 1), (255, 255, 255), -1)
@@ -100,7 +112,14 @@ class LogSink(Node):
         self._seen += 1
         if self._seen % self.params.every == 0:
             labels = ", ".join(f"{i.label}#{i.track_id}" if i.track_id >= 0 else i.label for i in frame.instances)
-            self.log.info("frame %d from %s: %dx%d, %d instance(s)%s, latency %.1f ms", frame.frame_id,
-                          frame.source, frame.width, frame.height, len(frame.instances),
-                          f" [{labels}]" if labels else "", frame.latency_ns() / 1e6)
+            self.log.info(
+                "frame %d from %s: %dx%d, %d instance(s)%s, latency %.1f ms",
+                frame.frame_id,
+                frame.source,
+                frame.width,
+                frame.height,
+                len(frame.instances),
+                f" [{labels}]" if labels else "",
+                frame.latency_ns() / 1e6,
+            )
         return None

@@ -63,10 +63,14 @@ class ChainResult:
 
 
 def _chain_graph(width: int, height: int, hops: int, frames: int, fps: float, sink: str) -> dict[str, object]:
-    nodes: list[dict[str, object]] = [{
-        "name": "source", "type": "TestPattern", "outputs": ["b0"],
-        "params": {"width": width, "height": height, "fps": fps, "count": frames, "live": False},
-    }]
+    nodes: list[dict[str, object]] = [
+        {
+            "name": "source",
+            "type": "TestPattern",
+            "outputs": ["b0"],
+            "params": {"width": width, "height": height, "fps": fps, "count": frames, "live": False},
+        }
+    ]
     for i in range(hops):
         nodes.append({"name": f"hop{i + 1}", "type": "PassThrough", "inputs": [f"b{i}"], "outputs": [f"b{i + 1}"]})
     nodes.append({"name": sink, "type": f"{__name__}:HopRecorder", "inputs": [f"b{hops}"]})
@@ -140,14 +144,20 @@ def measure_polling_chain(hops: int, frames: int, poll_s: float = 0.01) -> np.nd
 
 def format_results(results: list[ChainResult], polling: np.ndarray | None = None) -> str:
     """The results as a Markdown table (with the polling yardstick and ratios when given)."""
-    lines = ["| frame | mode | hops | hop median (ms) | hop p95 (ms) | max fps through the chain |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| frame | mode | hops | hop median (ms) | hop p95 (ms) | max fps through the chain |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
-        lines.append(f"| {r.size} | thread | {r.hops} | {r.hop_ms_median:.4f} | {r.hop_ms_p95:.4f} | {r.max_fps:,.0f} |")
+        lines.append(
+            f"| {r.size} | thread | {r.hops} | {r.hop_ms_median:.4f} | {r.hop_ms_p95:.4f} | {r.max_fps:,.0f} |"
+        )
     if polling is not None and len(polling):
         median = float(np.median(polling))
-        lines.append(f"| any | polling 10 ms (MMPose-style) | {results[0].hops if results else '-'} | {median:.4f} | "
-                     f"{np.percentile(polling, 95):.4f} | - |")
+        lines.append(
+            f"| any | polling 10 ms (MMPose-style) | {results[0].hops if results else '-'} | {median:.4f} | "
+            f"{np.percentile(polling, 95):.4f} | - |"
+        )
         for r in results:
             lines.append(f"\nhop median, polling / flowpose at {r.size}: {median / r.hop_ms_median:,.0f}x")
     return "\n".join(lines)

@@ -64,8 +64,9 @@ def _summary(runner: GraphRunner, result: RunResult) -> dict[str, object]:
         "file": runner.graph.file,
         "exit_code": result.exit_code,
         "duration_s": round(result.duration_s, 3),
-        "failure": None if failure is None else {"node": failure.node, "type": failure.type, "error": failure.error,
-                                                 "traceback": failure.traceback},
+        "failure": None
+        if failure is None
+        else {"node": failure.node, "type": failure.type, "error": failure.error, "traceback": failure.traceback},
         "stuck": result.stuck,
         "nodes": {s.name: s.to_dict() for s in result.stats},
         "buffers": runner.buffer_table(),

@@ -12,8 +12,14 @@ from flowpose import __version__
 
 def _add_graph_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("graph", help="graph file (YAML)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.PARAM=VALUE",
-                   help="override a node param, typed by the node's param schema (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NODE.PARAM=VALUE",
+        help="override a node param, typed by the node's param schema (repeatable)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -61,7 +61,9 @@ class KeypointLayout:
         norm = {
             "keypoint_names": tuple(str(n) for n in self.keypoint_names),
             "skeleton": tuple((int(a), int(b)) for a, b in self.skeleton),
-            "keypoint_colors": tuple(_color(c, f"keypoint_colors[{i}]") for i, c in enumerate(self.keypoint_colors)),
+            "keypoint_colors": tuple(
+                _color(c, f"keypoint_colors[{i}]") for i, c in enumerate(self.keypoint_colors)
+            ),
             "link_colors": tuple(_color(c, f"link_colors[{i}]") for i, c in enumerate(self.link_colors)),
             "flip_pairs": tuple((int(a), int(b)) for a, b in self.flip_pairs),
             "sigmas": tuple(float(s) for s in self.sigmas),
@@ -151,7 +153,10 @@ class KeypointLayout:
             ) from None
 
     def to_dict(self) -> dict[str, Any]:
-        """The layout in the file format (names, not indices); :func:`flowpose.meta.layout_from_dict` inverts it."""
+        """The layout in the file format (names, not indices).
+
+        :func:`flowpose.meta.layout_from_dict` inverts it.
+        """
         names = self.keypoint_names
         upper, lower = set(self.upper_body_ids), set(self.lower_body_ids)
         keypoints = []

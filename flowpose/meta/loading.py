@@ -62,7 +62,9 @@ def load_layout(name_or_path: str | Path) -> KeypointLayout:
 def _load_builtin(name: str) -> KeypointLayout:
     known = available_layouts()
     if name not in known:
-        raise ValueError(f"unknown keypoint layout {name!r}; built-in layouts: {known} (or give a .yaml path)")
+        raise ValueError(
+            f"unknown keypoint layout {name!r}; built-in layouts: {known} (or give a .yaml path)"
+        )
     resource = importlib.resources.files(_DATA_PACKAGE).joinpath(_DATA_DIR, f"{name}.yaml")
     layout = _parse_yaml(resource.read_text(encoding="utf-8"), source=f"built-in layout {name!r}")
     if layout.name != name:
@@ -93,7 +95,7 @@ def layout_from_dict(data: Any, source: str = "<dict>") -> KeypointLayout:
     """
     if not isinstance(data, Mapping):
         # A malformed file is a bad value for the caller, whatever its YAML type: ValueError throughout.
-        raise ValueError(f"{source}: expected a mapping with name/keypoints/flip_pairs/skeleton")  # noqa: TRY004
+        raise ValueError(f"{source}: expected a mapping with name/keypoints/flip_pairs/skeleton")
     unknown = sorted(set(data) - _TOP_FIELDS)
     if unknown:
         raise ValueError(f"{source}: unknown fields {unknown}; allowed: {sorted(_TOP_FIELDS)}")
@@ -138,7 +140,11 @@ def layout_from_dict(data: Any, source: str = "<dict>") -> KeypointLayout:
     skeleton, link_colors = [], []
     for i, link in enumerate(data.get("skeleton") or []):
         where = f"{source}: skeleton[{i}]"
-        pair, color = (link.get("link"), link.get("color", (0, 255, 0))) if isinstance(link, Mapping) else (link, (0, 255, 0))
+        pair, color = (
+            (link.get("link"), link.get("color", (0, 255, 0)))
+            if isinstance(link, Mapping)
+            else (link, (0, 255, 0))
+        )
         skeleton.append(tuple(index(r, where) for r in _pair(pair, where)))
         link_colors.append(color)
     try:
@@ -166,5 +172,5 @@ def _pair(value: Any, where: str) -> list[Any]:
 
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{where} must be a number, got {value!r}")  # noqa: TRY004
+        raise ValueError(f"{where} must be a number, got {value!r}")
     return float(value)

@@ -121,13 +121,23 @@ class Worker:
                         attempt += 1
                         self.stats.restarts += 1
                         delay = self.restart.delay(attempt)
-                        log.warning("node %r failed (%s: %s); restart %d/%d in %.2f s", self.name,
-                                    type(exc).__name__, exc, attempt, self.restart.max_restarts, delay)
+                        log.warning(
+                            "node %r failed (%s: %s); restart %d/%d in %.2f s",
+                            self.name,
+                            type(exc).__name__,
+                            exc,
+                            attempt,
+                            self.restart.max_restarts,
+                            delay,
+                        )
                         if self.stop.wait(delay):
                             return
                         continue
-                    self.on_failure(NodeFailure(self.name, self.cls.__name__, f"{type(exc).__name__}: {exc}",
-                                                traceback.format_exc()))
+                    self.on_failure(
+                        NodeFailure(
+                            self.name, self.cls.__name__, f"{type(exc).__name__}: {exc}", traceback.format_exc()
+                        )
+                    )
                     return
                 finally:
                     self._close(node)
@@ -202,9 +212,11 @@ class Worker:
         elif isinstance(result, Mapping):
             for key, frame in result.items():
                 if key not in self.by_name:
-                    raise KeyError(f"process() returned output {key!r}, but the node's outputs are "
-                                   f"{sorted(self.by_name)}")
+                    raise KeyError(
+                        f"process() returned output {key!r}, but the node's outputs are {sorted(self.by_name)}"
+                    )
                 self.by_name[key].write(frame.with_hop(hop))
         else:
-            raise TypeError(f"process() must return a Frame, a dict of output name -> Frame, or None; "
-                            f"got {type(result).__name__}")
+            raise TypeError(
+                f"process() must return a Frame, a dict of output name -> Frame, or None; got {type(result).__name__}"
+            )

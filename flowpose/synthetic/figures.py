@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
-import cv2
 import numpy as np
 
 from flowpose.meta import KeypointLayout
@@ -177,25 +176,3 @@ def silhouette(half_width: float, half_depth: float, yaw: float) -> tuple[float,
     """
     t = math.atan2(half_depth * math.sin(yaw), half_width * math.cos(yaw))
     return half_width * math.cos(t), half_depth * math.sin(t)
-
-
-def make_texture(rng: np.random.Generator, size: int = 128) -> np.ndarray | None:
-    """A random modulation tile (T, T) uint8: stripes, spots or grain; None for plain."""
-    kind = rng.choice(["plain", "stripes", "spots", "grain"], p=[0.35, 0.3, 0.2, 0.15])
-    if kind == "plain":
-        return None
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    if kind == "stripes":
-        # Integer wave numbers along x and y keep the wrapped pattern seamless at any angle.
-        kx, ky = int(rng.integers(-6, 7)), int(rng.integers(1, 7))
-        wave = np.sin(2 * math.pi * (kx * xx + ky * yy) / size)
-        tile = np.where(wave > rng.uniform(-0.3, 0.5), 255, rng.uniform(110, 190))
-    elif kind == "spots":
-        cells = size // 16
-        noise = np.tile(rng.random((cells, cells)).astype(np.float32), (3, 3))
-        # Upsample a 3x3 tiling and keep the centre: smooth blobs that also wrap seamlessly.
-        big = cv2.resize(noise, (size * 3, size * 3), interpolation=cv2.INTER_LINEAR)
-        tile = np.where(big[size : 2 * size, size : 2 * size] > 0.62, rng.uniform(90, 170), 255)
-    else:
-        tile = 255 - rng.uniform(0, 70) * rng.random((size, size))
-    return np.asarray(tile, dtype=np.uint8)

@@ -7,7 +7,9 @@ import math
 import numpy as np
 
 from flowpose.meta import load_layout
-from flowpose.synthetic.figures import Color, Part, make_owner_table, make_texture, silhouette
+from flowpose.synthetic.appearance import make_texture
+from flowpose.synthetic.figures import make_owner_table, silhouette
+from flowpose.synthetic.parts import human_parts
 
 # Pose degrees of freedom, in the order of the ``offsets`` vector (radians).
 HUMAN_DOFS = (
@@ -18,16 +20,6 @@ _EXTRA_JOINTS = (
     "head", "hair", "neck_base", "hand_l", "hand_r", "toe_l", "toe_r",
     "shoulder_out_a", "shoulder_out_b", "hip_out_a", "hip_out_b",
 )  # fmt: skip
-_SKIN = ((185, 205, 240), (150, 175, 225), (110, 140, 195), (75, 105, 155), (50, 70, 105))
-_HAIR = ((20, 20, 25), (30, 50, 80), (60, 110, 170), (150, 150, 150), (40, 40, 110))
-
-
-def _random_color(rng: np.random.Generator, lo: int = 30, hi: int = 230) -> Color:
-    return tuple(int(v) for v in rng.integers(lo, hi, 3))  # type: ignore[return-value]
-
-
-def _shade(color: Color, factor: float) -> Color:
-    return tuple(int(min(255, c * factor)) for c in color)  # type: ignore[return-value]
 
 
 class HumanFigure:
@@ -57,7 +49,7 @@ class HumanFigure:
         self.chest_half, self.pelvis_half, self.body_depth = 0.125 * width, 0.1 * u(0.9, 1.25), 0.065 * width
         self.upper_arm, self.forearm, self.hand = 0.17, 0.15, 0.045
         self.texture = make_texture(rng)
-        self.parts = self._make_parts(rng, width)
+        self.parts = human_parts(rng, self._j, self.layout, self.head_r, width)
         self.owner_table = make_owner_table(self.parts, self.layout.num_keypoints)
 
     def sample_offsets(self, rng: np.random.Generator, wild: bool = False) -> np.ndarray:
@@ -77,45 +69,6 @@ class HumanFigure:
             o[6 + side] = rng.uniform(1.2, 2.6)  # an arm raised (waving, pointing)
             o[8 + side] = rng.uniform(0.0, 1.5)
         return o
-
-    def _make_parts(self, rng: np.random.Generator, width: float) -> tuple[Part, ...]:
-        j, k = self._j, self.layout.index
-        skin = _SKIN[int(rng.integers(len(_SKIN)))]
-        shirt, pants = _random_color(rng), _random_color(rng, 20, 170)
-        shoes, hair = _random_color(rng, 10, 90), _HAIR[int(rng.integers(len(_HAIR)))]
-        sleeves = shirt if rng.random() < 0.5 else skin
-        legs = pants if rng.random() < 0.8 else skin
-        r = width
-        parts = [
-            Part((j["shoulder_out_a"], j["hip_out_a"], j["hip_out_b"], j["shoulder_out_b"]), color=shirt,
-                 owners=(k("left_shoulder"), k("right_shoulder"), k("left_hip"), k("right_hip")), textured=True),
-            Part((j["neck_base"], j["head"]), (0.028 * r, 0.028 * r), skin, depth_bias=-0.01),
-            Part((j["hair"], j["hair"]), (self.head_r * 1.02,) * 2, hair,  # type: ignore[arg-type]
-                 owners=(k("left_ear"), k("right_ear"))),
-            Part((j["head"], j["head"]), (self.head_r,) * 2, skin,  # type: ignore[arg-type]
-                 owners=tuple(k(n) for n in ("nose", "left_eye", "right_eye", "left_ear", "right_ear")),
-                 depth_bias=-0.02),
-            Part((j["nose"], j["nose"]), (0.011, 0.011), _shade(skin, 0.8), owners=(k("nose"),), depth_bias=-0.03),
-        ]
-        for side, sign in (("left", 1), ("right", -1)):
-            s = side[0]
-            far = 1.0 if sign > 0 else 0.93  # a touch of shading tells the two sides apart
-            parts += [
-                Part((j[f"{side}_eye"], j[f"{side}_eye"]), (0.009, 0.009), (40, 30, 30),
-                     owners=(k(f"{side}_eye"),), depth_bias=-0.03),
-                Part((j[f"{side}_shoulder"], j[f"{side}_elbow"]), (0.042 * r, 0.033 * r), _shade(shirt, far),
-                     owners=(k(f"{side}_shoulder"), k(f"{side}_elbow")), textured=sleeves == shirt),
-                Part((j[f"{side}_elbow"], j[f"{side}_wrist"]), (0.032 * r, 0.026), _shade(sleeves, far),
-                     owners=(k(f"{side}_elbow"), k(f"{side}_wrist")), textured=sleeves == shirt),
-                Part((j[f"{side}_wrist"], j[f"hand_{s}"]), (0.025, 0.022), _shade(skin, far),
-                     owners=(k(f"{side}_wrist"),)),
-                Part((j[f"{side}_hip"], j[f"{side}_knee"]), (0.062 * r, 0.045), _shade(pants, far),
-                     owners=(k(f"{side}_hip"), k(f"{side}_knee")), depth_bias=0.01),
-                Part((j[f"{side}_knee"], j[f"{side}_ankle"]), (0.043, 0.032), _shade(legs, far),
-                     owners=(k(f"{side}_knee"), k(f"{side}_ankle"))),
-                Part((j[f"{side}_ankle"], j[f"toe_{s}"]), (0.03, 0.024), shoes, owners=(k(f"{side}_ankle"),)),
-            ]
-        return tuple(parts)
 
     def pose(
         self, phase: float, amplitude: float, offsets: np.ndarray, t: float, yaw: float
@@ -148,7 +101,10 @@ class HumanFigure:
             wr = _along(el, sign, abduct, swing + elbow_flex, self.forearm)
             upper[f"{side}_shoulder"], upper[f"{side}_elbow"], upper[f"{side}_wrist"] = sh, el, wr
             upper[f"hand_{s}"] = _along(wr, sign, abduct, swing + elbow_flex, self.hand)
-        for tag, (half, u_level) in (("shoulder", (self.chest_half, top - 0.01)), ("hip", (self.pelvis_half, pelvis_u - 0.03))):
+        for tag, (half, u_level) in (
+            ("shoulder", (self.chest_half, top - 0.01)),
+            ("hip", (self.pelvis_half, pelvis_u - 0.03)),
+        ):
             sl, sf = silhouette(half, self.body_depth, yaw)
             store = upper if tag == "shoulder" else pts
             store[f"{tag}_out_a"], store[f"{tag}_out_b"] = (sl, u_level, sf), (-sl, u_level, -sf)
@@ -179,9 +135,9 @@ class HumanFigure:
         return joints, normals
 
 
-def _along(start: tuple[float, float, float], sign: int, abduct: float, swing: float, length: float) -> tuple[
-    float, float, float
-]:
+def _along(
+    start: tuple[float, float, float], sign: int, abduct: float, swing: float, length: float
+) -> tuple[float, float, float]:
     """Point at ``length`` from ``start`` along an arm direction: sideways ``abduct``, forward ``swing``."""
     ca = math.cos(abduct)
     return (

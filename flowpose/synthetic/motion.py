@@ -96,7 +96,9 @@ class Motion:
         self.yaw += self.yaw_rate * dt
         px, _ = stage.at(self.depth)
         self.x += self.speed * px * math.sin(self.yaw) * dt
-        self.depth = float(np.clip(self.depth - self.speed * math.cos(self.yaw) * dt / _DEPTH_SPAN, -0.1, 1.1))
+        self.depth = float(
+            np.clip(self.depth - self.speed * math.cos(self.yaw) * dt / _DEPTH_SPAN, -0.1, 1.1)
+        )
         self.phase += 2 * math.pi * self.speed * dt / (model.stride * body_unit(model))
         self.roll += -0.5 * self.roll * dt + rng.normal(0.0, 0.6 * max_roll * math.sqrt(dt))
         self.roll = float(np.clip(self.roll, -max_roll, max_roll))
@@ -121,8 +123,9 @@ def pose_figure(model: FigureModel, motion: Motion, stage: Stage, t: float, trac
     local, normals = model.pose(motion.phase, amplitude, motion.offsets, t, motion.yaw)
     view = View((motion.x, ground_y), scale, motion.yaw, motion.roll, pivot_up=0.5 * model.height)
     points, depth = project(local, view)
+    facing_ok = facing_camera(normals, motion.yaw)
     return PosedFigure(
         label=model.label, layout=model.layout, track_id=track_id, points=points, depth=depth, scale=scale,
-        parts=model.parts, keypoint_joints=model.keypoint_joints, facing_ok=facing_camera(normals, motion.yaw),
+        parts=model.parts, keypoint_joints=model.keypoint_joints, facing_ok=facing_ok,
         owner_table=model.owner_table, texture=model.texture, order=motion.depth,
     )  # fmt: skip

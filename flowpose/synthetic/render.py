@@ -57,9 +57,9 @@ class FigureTruth:
     visible_pixels: int
 
 
-def render_figures(canvas: np.ndarray, figures: Sequence[PosedFigure], occluders: Sequence[Occluder] = ()) -> list[
-    FigureTruth
-]:
+def render_figures(
+    canvas: np.ndarray, figures: Sequence[PosedFigure], occluders: Sequence[Occluder] = ()
+) -> list[FigureTruth]:
     """Draw figures (far first, parts back to front) and occluders into ``canvas`` in place.
 
     Args:
@@ -105,7 +105,9 @@ def _draw_figure(canvas: np.ndarray, ids: np.ndarray, fig: PosedFigure, base: in
         _capsule(canvas, ids, pts, part.radii[0] * scale, part.radii[1] * scale, part.color, pid)
 
 
-def _capsule(canvas: np.ndarray, ids: np.ndarray, pts: np.ndarray, r0: float, r1: float, color: Color, pid: int) -> None:
+def _capsule(
+    canvas: np.ndarray, ids: np.ndarray, pts: np.ndarray, r0: float, r1: float, color: Color, pid: int
+) -> None:
     """A tapered capsule: a disc at each end joined by a quadrilateral."""
     (x0, y0), (x1, y1) = pts
     r0, r1 = max(r0, 1.0), max(r1, 1.0)  # never thinner than a pixel: the id buffer must see it
@@ -117,7 +119,12 @@ def _capsule(canvas: np.ndarray, ids: np.ndarray, pts: np.ndarray, r0: float, r1
         return
     nx, ny = (y0 - y1) / length, (x1 - x0) / length
     quad = np.array(
-        [[x0 + nx * r0, y0 + ny * r0], [x1 + nx * r1, y1 + ny * r1], [x1 - nx * r1, y1 - ny * r1], [x0 - nx * r0, y0 - ny * r0]]
+        [
+            [x0 + nx * r0, y0 + ny * r0],
+            [x1 + nx * r1, y1 + ny * r1],
+            [x1 - nx * r1, y1 - ny * r1],
+            [x0 - nx * r0, y0 - ny * r0],
+        ]
     )
     quad = np.round(quad * _ONE).astype(np.int32)
     for img, value in ((canvas, color), (ids, pid)):
@@ -133,7 +140,9 @@ def _figure_roi(fig: PosedFigure, w: int, h: int) -> tuple[int, int, int, int]:
     return max(lo[0], 0), max(lo[1], 0), min(hi[0], w), min(hi[1], h)
 
 
-def _apply_texture(canvas: np.ndarray, ids: np.ndarray, fig: PosedFigure, base: int, roi: tuple[int, int, int, int]) -> None:
+def _apply_texture(
+    canvas: np.ndarray, ids: np.ndarray, fig: PosedFigure, base: int, roi: tuple[int, int, int, int]
+) -> None:
     x0, y0, x1, y1 = roi
     textured = [base + p + 1 for p, part in enumerate(fig.parts) if part.textured]
     if fig.texture is None or not textured or x1 <= x0 or y1 <= y0:
@@ -162,7 +171,9 @@ def _truth(ids: np.ndarray, fig: PosedFigure, base: int, roi: tuple[int, int, in
     rows, cols = np.flatnonzero(mine.any(axis=1)), np.flatnonzero(mine.any(axis=0))
     bbox = None
     if rows.size:
-        bbox = np.array([x0 + cols[0] - 0.5, y0 + rows[0] - 0.5, x0 + cols[-1] + 0.5, y0 + rows[-1] + 0.5], np.float32)
+        bbox = np.array(
+            [x0 + cols[0] - 0.5, y0 + rows[0] - 0.5, x0 + cols[-1] + 0.5, y0 + rows[-1] + 0.5], np.float32
+        )
     kpts = fig.points[fig.keypoint_joints].astype(np.float32)
     xi, yi = np.floor(kpts[:, 0] + 0.5).astype(int), np.floor(kpts[:, 1] + 0.5).astype(int)
     inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)

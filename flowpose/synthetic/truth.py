@@ -60,7 +60,8 @@ class SceneFrame:
 
     def to_frame(self, source: str = "synthetic", capture_ns: int | None = None) -> Frame:
         """A pipeline :class:`~flowpose.frame.Frame` holding the ground truth as instances."""
+        stamp = time.time_ns() if capture_ns is None else capture_ns
         return Frame(
-            frame_id=self.index, capture_ns=time.time_ns() if capture_ns is None else capture_ns, source=source,
-            image=self.image, instances=tuple(o.to_instance() for o in self.objects),
+            frame_id=self.index, capture_ns=stamp, source=source, image=self.image,
+            instances=tuple(o.to_instance() for o in self.objects),
         )  # fmt: skip

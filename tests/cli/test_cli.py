@@ -44,8 +44,12 @@ def flowpose(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_stops_a_live_graph_quickly(tmp_path: Path, subprocess_env: dict[str, str], sig: int, code: int) -> None:
     graph = write(tmp_path, LIVE)
-    proc = subprocess.Popen([*FLOWPOSE, "run", str(graph), "--stats-json", str(tmp_path / "s.json")],
-                            stderr=subprocess.PIPE, text=True, env=subprocess_env)
+    proc = subprocess.Popen(
+        [*FLOWPOSE, "run", str(graph), "--stats-json", str(tmp_path / "s.json")],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env,
+    )
     assert proc.stderr is not None
     for line in proc.stderr:  # wait until the graph is running
         if "running 'live'" in line:
@@ -64,26 +68,33 @@ def test_signal_stops_a_live_graph_quickly(tmp_path: Path, subprocess_env: dict[
 def test_file_graph_runs_to_completion_with_outputs(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
     graph = write(tmp_path, FILE)
     stats, trace = tmp_path / "stats.json", tmp_path / "trace.json"
-    res = flowpose("run", str(graph), "--stats", "--stats-json", str(stats), "--trace", str(trace),
-                   env=subprocess_env)
+    res = flowpose("run", str(graph), "--stats", "--stats-json", str(stats), "--trace", str(trace), env=subprocess_env)
     assert res.returncode == 0, res.stderr
     assert "frame 39 from camera" in res.stderr  # LogSink's last line
     assert "proc p50" in res.stderr  # the stats table
     summary = json.loads(stats.read_text())
     assert summary["nodes"]["sink"]["frames"] == 40
     assert summary["nodes"]["sink"]["latency_ms_p95"] >= summary["nodes"]["sink"]["latency_ms_p50"] > 0
-    assert summary["buffers"]["frames"] == {"policy": "lossless", "size": 4, "writer": "camera",
-                                            "readers": ["relay"], "written": 40}
+    assert summary["buffers"]["frames"] == {
+        "policy": "lossless",
+        "size": 4,
+        "writer": "camera",
+        "readers": ["relay"],
+        "written": 40,
+    }
     events = json.loads(trace.read_text())["traceEvents"]
     assert sum(e["ph"] == "X" and e["name"] == "relay" for e in events) == 40
 
 
 def test_failing_node_exit_1_names_it(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
-    graph = write(tmp_path, """\
+    graph = write(
+        tmp_path,
+        """\
     nodes:
       - {name: camera, type: TestPattern, outputs: [frames], params: {fps: 100}}
       - {name: breaker, type: 'testnodes:Fail', inputs: [frames], params: {fail_at: 2, message: kaputt}}
-    """)
+    """,
+    )
     res = flowpose("run", str(graph), env=subprocess_env)
     assert res.returncode == 1
     assert "node 'breaker' (Fail) failed: RuntimeError: kaputt at frame 2" in res.stderr

@@ -33,7 +33,9 @@ def _write(tmp_path: Path, data: Any, name: str = "layout.yaml") -> Path:
     ("name", "num_keypoints", "num_links", "left", "right"),
     [("coco17", 17, 19, "left_", "right_"), ("ap10k", 17, 17, "L_", "R_")],
 )
-def test_builtin_layouts_load_with_symmetric_flip(name: str, num_keypoints: int, num_links: int, left: str, right: str) -> None:
+def test_builtin_layouts_load_with_symmetric_flip(
+    name: str, num_keypoints: int, num_links: int, left: str, right: str
+) -> None:
     layout = load_layout(name)
     assert layout.name == name
     assert layout.num_keypoints == num_keypoints and len(layout.skeleton) == num_links
@@ -59,7 +61,10 @@ def test_builtins_are_listed_and_cached() -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("coco17", ["nose", "left_eye", "right_eye"]), ("ap10k", ["L_Eye", "R_Eye", "Nose", "Neck", "Root of tail"])],
+    [
+        ("coco17", ["nose", "left_eye", "right_eye"]),
+        ("ap10k", ["L_Eye", "R_Eye", "Nose", "Neck", "Root of tail"]),
+    ],
 )
 def test_builtin_keypoint_order(name: str, expected: list[str]) -> None:
     assert list(load_layout(name).keypoint_names[: len(expected)]) == expected
@@ -130,7 +135,9 @@ def test_bad_files_give_precise_errors(tmp_path: Path, path: str, value: Any, me
     assert str(file) in str(info.value)  # the message says which file
 
 
-@pytest.mark.parametrize(("text", "message"), [("name: [unclosed", "not valid YAML"), ("- a\n- b\n", "expected a mapping")])
+@pytest.mark.parametrize(
+    ("text", "message"), [("name: [unclosed", "not valid YAML"), ("- a\n- b\n", "expected a mapping")]
+)
 def test_unparseable_files(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         load_layout(_write(tmp_path, text))

@@ -33,11 +33,13 @@ def test_every_package_is_listed_in_pyproject() -> None:
 
 def test_engine_and_run_never_import_torch(tmp_path: Path) -> None:
     graph = tmp_path / "g.yaml"
-    graph.write_text(textwrap.dedent("""\
+    graph.write_text(
+        textwrap.dedent("""\
         nodes:
           - {name: camera, type: TestPattern, outputs: [frames], params: {count: 3, fps: 0, live: false}}
           - {name: sink, type: NullSink, inputs: [frames]}
-        """))
+        """)
+    )
     probe = textwrap.dedent(f"""\
         import sys
         import flowpose

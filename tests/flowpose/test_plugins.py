@@ -31,7 +31,7 @@ class Broken(Node):
     """Imports fine, but is not wired right."""
 '''
 
-PYPROJECT = '''\
+PYPROJECT = """\
 [build-system]
 requires = ["setuptools>=61"]
 build-backend = "setuptools.build_meta"
@@ -46,7 +46,7 @@ Missing = "flowpose_stamp_missing:Nope"
 
 [tool.setuptools]
 py-modules = ["flowpose_stamp"]
-'''
+"""
 
 
 def test_builtins_come_through_entry_points() -> None:
@@ -83,30 +83,56 @@ def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (src / "flowpose_stamp.py").write_text(PLUGIN_NODE)
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--target", str(target), str(src)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     return target
 
 
 def test_entry_point_plugin_lists_and_runs(installed_plugin: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(installed_plugin), os.environ.get("PYTHONPATH", "")])}
-    listing = subprocess.run([sys.executable, "-m", "flowpose.cli.main", "nodes"], capture_output=True, text=True,
-                             env=env, timeout=60)
+    listing = subprocess.run(
+        [sys.executable, "-m", "flowpose.cli.main", "nodes"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert "Stamp(text) - Adds a stamp to each frame's meta.   [plugin: flowpose-stamp]" in listing.stdout
     assert "Missing - failed to load" in listing.stdout  # a broken plugin is reported, not fatal
     graph = tmp_path / "g.yaml"
-    graph.write_text(textwrap.dedent("""\
+    graph.write_text(
+        textwrap.dedent("""\
         nodes:
           - {name: camera, type: TestPattern, outputs: [frames], params: {count: 3, fps: 0, live: false}}
           - {name: stamp, type: Stamp, inputs: [frames], outputs: [out], params: {text: hi}}
           - {name: sink, type: LogSink, inputs: [out]}
-        """))
-    res = subprocess.run([sys.executable, "-m", "flowpose.cli.main", "run", str(graph)], capture_output=True,
-                         text=True, env=env, timeout=60)
+        """)
+    )
+    res = subprocess.run(
+        [sys.executable, "-m", "flowpose.cli.main", "run", str(graph)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert res.returncode == 0, res.stderr
     assert "frame 2 from camera" in res.stderr
-    bad = subprocess.run([sys.executable, "-m", "flowpose.cli.main", "validate", str(graph), "--set",
-                          "stamp.txt=x"], capture_output=True, text=True, env=env, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "flowpose.cli.main", "validate", str(graph), "--set", "stamp.txt=x"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "unknown param 'txt'; did you mean 'text'?" in bad.stderr

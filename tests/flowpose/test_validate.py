@@ -151,8 +151,11 @@ def test_set_overrides_are_typed(override: str, attr: str, expected: object) -> 
 
 def test_set_override_string_list_and_union() -> None:
     text = GOOD.replace("type: PassThrough", "type: 'testnodes:Needs'").replace(
-        "outputs: [out]}", "outputs: [out], params: {threshold: 0.5}}")
-    graph = validate_text(text, "g.yaml", ["relay.labels=[person, dog]", "relay.name_or_index=rtsp://x", "relay.threshold=1"])
+        "outputs: [out]}", "outputs: [out], params: {threshold: 0.5}}"
+    )
+    graph = validate_text(
+        text, "g.yaml", ["relay.labels=[person, dog]", "relay.name_or_index=rtsp://x", "relay.threshold=1"]
+    )
     params = graph.params["relay"]
     assert params.labels == ["person", "dog"]
     assert params.name_or_index == "rtsp://x"

@@ -1,0 +1,92 @@
+"""``flowpose zoo list|download`` and ``flowpose model info``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from flowpose.models import PRESETS, CardNotFoundError, ModelCard, find_card
+from flowpose.zoo import ModelNotFoundError, ZooError, cache_dir, download, resolve_model, zoo_entries
+
+__all__ = ["add_parsers", "dispatch"]
+
+
+def add_parsers(subparsers: Any) -> None:
+    """Add the ``zoo`` and ``model`` commands to the top-level sub-parsers."""
+    zoo = subparsers.add_parser("zoo", help="list and download pretrained models")
+    zoo_sub = zoo.add_subparsers(dest="zoo_command", required=True, metavar="ACTION")
+    zoo_sub.add_parser("list", help="the models the zoo knows, and which are downloaded")
+    dl = zoo_sub.add_parser("download", help="download a model into the cache ($FLOWPOSE_CACHE)")
+    dl.add_argument("name", help="zoo name, as in 'flowpose zoo list'")
+    dl.add_argument("--allow-unverified", action="store_true", help="accept a model without a pinned sha256")
+    dl.add_argument("--force", action="store_true", help="download again even if cached")
+    dl.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    model = subparsers.add_parser("model", help="inspect model files")
+    model_sub = model.add_subparsers(dest="model_command", required=True, metavar="ACTION")
+    info = model_sub.add_parser("info", help="show a model's card and inputs/outputs")
+    info.add_argument("file", help="an .onnx file or zoo:NAME")
+    info.add_argument("--preset", choices=sorted(PRESETS), help="preset to use when the model has no card")
+    info.add_argument("--json", action="store_true", help="print the card as JSON")
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run a ``zoo`` or ``model`` command; returns the exit code."""
+    try:
+        if args.command == "zoo" and args.zoo_command == "list":
+            return _list()
+        if args.command == "zoo":
+            path = download(args.name, allow_unverified=args.allow_unverified, progress=not args.no_progress,
+                            force=args.force)  # fmt: skip
+            print(path)
+            return 0
+        return _info(args.file, args.preset, args.json)
+    except (ModelNotFoundError, CardNotFoundError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (ZooError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _list() -> int:
+    cache = cache_dir()
+    entries = zoo_entries()
+    width = max(len(name) for name in entries)
+    for name, entry in entries.items():
+        state = "downloaded" if (cache / entry.filename).is_file() else "-"
+        check = "sha256" if entry.verified else "unverified"
+        print(f"{name:<{width}}  {state:<10}  {check:<10}  {entry.description}")
+    print(f"\ncache: {cache}\nget one with 'flowpose zoo download NAME'; use it in a graph as 'model: zoo:NAME'.")
+    return 0
+
+
+def _info(ref: str, preset: str | None, as_json: bool) -> int:
+    path = resolve_model(ref)
+    found = find_card(path, preset)
+    if as_json:
+        payload = {"file": str(path), "source": found.source, "origin": found.origin, "card": found.card.to_dict()}
+        print(json.dumps(payload, indent=2))
+        return 0
+    print(f"file:   {path}")
+    print(f"card:   {found.source} ({found.origin})")
+    for name, shape in found.io.inputs:
+        print(f"input:  {name} {shape}")
+    for name, shape in found.io.outputs:
+        print(f"output: {name} {shape}")
+    print(describe_card(found.card))
+    return 0
+
+
+def describe_card(card: ModelCard) -> str:
+    """A card as aligned ``key: value`` lines, long lists shortened."""
+    lines = []
+    for key, value in card.to_dict().items():
+        if isinstance(value, list) and len(value) > 8:
+            value = ", ".join(map(str, value[:6])) + f", ... ({len(value)} in all)"
+        elif isinstance(value, (list, dict)):
+            value = json.dumps(value)
+        lines.append(f"  {key + ':':<16}{value}")
+    return f"{card.task} model card\n" + "\n".join(lines)
