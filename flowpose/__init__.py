@@ -5,7 +5,7 @@ never imports torch, nor the built-in nodes (found through entry points like plu
 """
 
 from flowpose.frame import EndOfStream, Frame, Hop, Instance
-from flowpose.node import Node, NodeParams, Source
+from flowpose.node import Node, NodeParams, Source, StopGraph
 
-__all__ = ["EndOfStream", "Frame", "Hop", "Instance", "Node", "NodeParams", "Source"]
+__all__ = ["EndOfStream", "Frame", "Hop", "Instance", "Node", "NodeParams", "Source", "StopGraph"]
 __version__ = "0.1.0"

@@ -20,6 +20,7 @@ import itertools
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -31,6 +32,10 @@ from flowpose.frame import Frame, Instance
 ProcessResult = Frame | Mapping[str, Frame] | None
 """What ``process`` returns: one frame for every output, a frame per output name, or None
 to emit nothing for this input (a filter)."""
+
+
+class StopGraph(Exception):
+    """Raised by a node to end the whole graph cleanly (exit 0): e.g. q pressed in a window."""
 
 
 class NodeParams(BaseModel):
@@ -64,6 +69,8 @@ class Node:
         self.log = logging.getLogger(f"flowpose.node.{name}")
         #: Set by the runner when the graph is stopping; long waits inside a node use it.
         self.stopping = threading.Event()
+        #: Named event counts (e.g. ``reconnects``) shown with the node's stats; they survive restarts.
+        self.counters: Counter[str] = Counter()
 
     @classmethod
     def is_source(cls) -> bool:

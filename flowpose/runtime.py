@@ -133,6 +133,7 @@ class GraphRunner:
             restart,
             self.trace,
             self.instances.get(name),
+            self.request_stop,
         )
         self.runners[name] = ThreadRunner(worker, self._on_exit)
 

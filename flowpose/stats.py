@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections import deque
-from dataclasses import asdict, dataclass
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -38,6 +38,7 @@ class NodeSnapshot:
     latency_ms_p50: float | None
     latency_ms_p95: float | None
     bad_messages: int = 0
+    counters: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         """As a plain dict (for JSON)."""
@@ -56,6 +57,7 @@ class NodeStats:
         self.frames = 0
         self.restarts = 0
         self.bad_messages = 0
+        self.counters: Counter[str] = Counter()
         self.first_ns: int | None = None
         self.last_ns: int | None = None
         self.proc_ns: deque[int] = deque(maxlen=WINDOW)
@@ -101,6 +103,7 @@ class NodeStats:
             latency_ms_p50=percentile_ms(lat, 50) if self.is_sink else None,
             latency_ms_p95=percentile_ms(lat, 95) if self.is_sink else None,
             bad_messages=self.bad_messages,
+            counters=dict(self.counters),
         )
 
 
@@ -110,7 +113,20 @@ def _cell(value: float | None, fmt: str = "{:.2f}") -> str:
 
 def format_table(snaps: list[NodeSnapshot]) -> str:
     """A fixed-width table of node figures for the terminal."""
-    header = ("node", "type", "run", "frames", "fps", "proc p50", "proc p95", "queue", "drops", "lat p50", "lat p95")
+    header = (
+        "node",
+        "type",
+        "run",
+        "frames",
+        "fps",
+        "proc p50",
+        "proc p95",
+        "queue",
+        "drops",
+        "lat p50",
+        "lat p95",
+        "events",
+    )
     rows = [
         (
             s.name,
@@ -124,6 +140,7 @@ def format_table(snaps: list[NodeSnapshot]) -> str:
             str(s.drops),
             _cell(s.latency_ms_p50),
             _cell(s.latency_ms_p95),
+            " ".join(f"{k}={v}" for k, v in sorted(s.counters.items())) or "-",
         )
         for s in snaps
     ]

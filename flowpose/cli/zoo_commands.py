@@ -38,8 +38,12 @@ def dispatch(args: argparse.Namespace) -> int:
         if args.command == "zoo" and args.zoo_command == "list":
             return _list()
         if args.command == "zoo":
-            path = download(args.name, allow_unverified=args.allow_unverified, progress=not args.no_progress,
-                            force=args.force)  # fmt: skip
+            path = download(
+                args.name,
+                allow_unverified=args.allow_unverified,
+                progress=not args.no_progress,
+                force=args.force,
+            )
             print(path)
             return 0
         return _info(args.file, args.preset, args.json)
@@ -59,7 +63,9 @@ def _list() -> int:
         state = "downloaded" if (cache / entry.filename).is_file() else "-"
         check = "sha256" if entry.verified else "unverified"
         print(f"{name:<{width}}  {state:<10}  {check:<10}  {entry.description}")
-    print(f"\ncache: {cache}\nget one with 'flowpose zoo download NAME'; use it in a graph as 'model: zoo:NAME'.")
+    print(
+        f"\ncache: {cache}\nget one with 'flowpose zoo download NAME'; use it in a graph as 'model: zoo:NAME'."
+    )
     return 0
 
 
@@ -67,7 +73,12 @@ def _info(ref: str, preset: str | None, as_json: bool) -> int:
     path = resolve_model(ref)
     found = find_card(path, preset)
     if as_json:
-        payload = {"file": str(path), "source": found.source, "origin": found.origin, "card": found.card.to_dict()}
+        payload = {
+            "file": str(path),
+            "source": found.source,
+            "origin": found.origin,
+            "card": found.card.to_dict(),
+        }
         print(json.dumps(payload, indent=2))
         return 0
     print(f"file:   {path}")

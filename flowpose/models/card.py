@@ -106,10 +106,16 @@ class ModelCard:
 
     def _check_detection(self) -> None:
         set_ = object.__setattr__
-        set_(self, "preprocess", check_choice(self.preprocess or "letterbox", "preprocess", DETECTION_PREPROCESS))
+        set_(
+            self,
+            "preprocess",
+            check_choice(self.preprocess or "letterbox", "preprocess", DETECTION_PREPROCESS),
+        )
         set_(self, "classes", _names(self.classes, "classes"))
         check_choice(self.decoder, "decoder", DECODERS)
-        if not isinstance(self.decoder_params, dict) or not all(isinstance(k, str) for k in self.decoder_params):
+        if not isinstance(self.decoder_params, dict) or not all(
+            isinstance(k, str) for k in self.decoder_params
+        ):
             raise ValueError(f"decoder_params must be a dict with string keys, got {self.decoder_params!r}")
         strides = self.decoder_params.get("strides")
         if self.decoder == "yolox" and (
@@ -117,7 +123,9 @@ class ModelCard:
             or not strides
             or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in strides)
         ):
-            raise ValueError(f"decoder 'yolox' needs decoder_params.strides, a list of positive ints, got {strides!r}")
+            raise ValueError(
+                f"decoder 'yolox' needs decoder_params.strides, a list of positive ints, got {strides!r}"
+            )
         for name in ("codec", "keypoint_layout"):
             if getattr(self, name) is not None:
                 raise ValueError(f"{name} applies to pose cards only, but task is 'detection'")
@@ -135,12 +143,18 @@ class ModelCard:
             raise ValueError(f"codec: {exc}") from None
         codec_size = getattr(codec, "input_size", self.input_size)
         if tuple(codec_size) != self.input_size:
-            raise ValueError(f"codec input_size {tuple(codec_size)} differs from the card's input_size {self.input_size}")
+            raise ValueError(
+                f"codec input_size {tuple(codec_size)} differs from the card's input_size {self.input_size}"
+            )
         if not (isinstance(self.keypoint_layout, str) and self.keypoint_layout):
-            raise ValueError(f"a pose card needs keypoint_layout (e.g. 'coco17'), got {self.keypoint_layout!r}")
+            raise ValueError(
+                f"a pose card needs keypoint_layout (e.g. 'coco17'), got {self.keypoint_layout!r}"
+            )
         set_(self, "labels", _names(self.labels, "labels"))
         if self.decoder is not None or self.classes or self.decoder_params:
-            raise ValueError("decoder, decoder_params and classes apply to detection cards only, but task is 'pose'")
+            raise ValueError(
+                "decoder, decoder_params and classes apply to detection cards only, but task is 'pose'"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON/YAML-ready fields (lists, not tuples); None fields are left out."""
@@ -161,6 +175,15 @@ class ModelCard:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"{source}: unknown model card field(s) {unknown}; known: {sorted(known)}")
+        missing = [
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.name not in data
+            and f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+        ]
+        if missing:
+            raise ValueError(f"{source}: model card misses required field(s) {missing}")
         try:
             return cls(**data)
         except (TypeError, ValueError) as exc:
@@ -186,7 +209,10 @@ def _triple(value: Any, name: str, positive: bool) -> tuple[float, float, float]
     except TypeError:
         items = ()
     ok = len(items) == 3 and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and (v > 0 or not positive)
+        isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and math.isfinite(v)
+        and (v > 0 or not positive)
         for v in items
     )
     if not ok:

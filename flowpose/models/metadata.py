@@ -92,7 +92,9 @@ def write_card(
     try:
         import onnx
     except ImportError:
-        raise ImportError("writing a model card needs the 'onnx' package: pip install 'flowpose[train]'") from None
+        raise ImportError(
+            "writing a model card needs the 'onnx' package: pip install 'flowpose[train]'"
+        ) from None
     src = Path(onnx_path)
     dst = Path(out_path) if out_path is not None else src
     model = onnx.load(str(src))

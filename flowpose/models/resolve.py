@@ -96,8 +96,13 @@ def find_card(model_path: str | os.PathLike[str], preset: str | None = None) -> 
     adaptable = isinstance(spec, dict) and "preset" in spec and "input_size" not in spec
     model_size = _static_input_size(card, io)
     if adaptable and model_size is not None and model_size != card.input_size:
-        logger.info("%s: model input is %dx%d; adapting the %s card from %dx%d", path, *model_size, source,
-                    *card.input_size)
+        logger.info(
+            "%s: model input is %dx%d; adapting the %s card from %dx%d",
+            path,
+            *model_size,
+            source,
+            *card.input_size,
+        )
         card = card_from_spec({**spec, "input_size": list(model_size)}, source=origin)
     return ResolvedCard(_check_io(card, io, path, f"{source} {origin}"), source, origin, io)
 
@@ -107,7 +112,9 @@ def _input(card: ModelCard, io: ModelIO, path: Path, what: str) -> tuple[str, li
     if card.input_name is None:
         return io.inputs[0]
     if card.input_name not in names:
-        raise ValueError(f"{path}: the {what} names input {card.input_name!r}, but the model's inputs are {names}")
+        raise ValueError(
+            f"{path}: the {what} names input {card.input_name!r}, but the model's inputs are {names}"
+        )
     return io.inputs[names.index(card.input_name)]
 
 
@@ -134,5 +141,7 @@ def _check_io(card: ModelCard, io: ModelIO, path: Path, what: str) -> ModelCard:
     outputs = [name for name, _ in io.outputs]
     missing = [n for n in card.output_names or () if n not in outputs]
     if missing:
-        raise ValueError(f"{path}: the {what} expects outputs {missing}, but the model's outputs are {outputs}")
+        raise ValueError(
+            f"{path}: the {what} expects outputs {missing}, but the model's outputs are {outputs}"
+        )
     return card

@@ -48,8 +48,10 @@ def provider_list(providers: str | Sequence[str] | None) -> list[str]:
         if full not in available:
             logger.warning(
                 "execution provider %r is not available in this onnxruntime (available: %s); falling back to CPU"
-                " (install onnxruntime-gpu for CUDA/TensorRT)", name, ", ".join(available),
-            )  # fmt: skip
+                " (install onnxruntime-gpu for CUDA/TensorRT)",
+                name,
+                ", ".join(available),
+            )
         elif full not in chosen:
             chosen.append(full)
     if PROVIDERS["cpu"] not in chosen:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from flowpose.buffers import Buffer, Inbox
 from flowpose.frame import EndOfStream, Frame, Hop
 from flowpose.join import FrameJoiner
-from flowpose.node import Node, NodeParams, Source
+from flowpose.node import Node, NodeParams, Source, StopGraph
 from flowpose.stats import NodeStats
 from flowpose.trace import TraceRecorder
 
@@ -86,6 +86,7 @@ class Worker:
         restart: RestartPolicy = RestartPolicy(),
         trace: TraceRecorder | None = None,
         first_instance: Node | None = None,
+        request_stop: Callable[[int], None] | None = None,
     ) -> None:
         self.name, self.cls, self.params = name, cls, params
         self.inbox, self.outputs = inbox, outputs
@@ -94,10 +95,12 @@ class Worker:
         self.restart, self.trace = restart, trace
         self._next_instance = first_instance
         self._ids = None  # a source's frame counter survives restarts: ids keep increasing
+        self._request_stop = request_stop
 
     def _make_node(self) -> Node:
         node, self._next_instance = self._next_instance or self.cls(self.name, self.params), None
         node.stopping = self.stop
+        node.counters = self.stats.counters  # one Counter for all restarts of the node
         if isinstance(node, Source):
             if self._ids is None:
                 self._ids = node._ids
@@ -113,6 +116,11 @@ class Worker:
                 try:
                     node.setup()
                     self._loop(node)
+                    return
+                except StopGraph as exc:
+                    log.info("node %r asked the graph to stop%s", self.name, f": {exc}" if str(exc) else "")
+                    if self._request_stop is not None:
+                        self._request_stop(0)
                     return
                 except Exception as exc:
                     if self.stop.is_set():

@@ -38,7 +38,9 @@ def cache_dir() -> Path:
 class ProgressBar:
     """One self-overwriting line on a stream: bytes so far / total, percent and speed."""
 
-    def __init__(self, label: str, total: int | None, stream: IO[str] | None = None, interval: float = 0.2) -> None:
+    def __init__(
+        self, label: str, total: int | None, stream: IO[str] | None = None, interval: float = 0.2
+    ) -> None:
         self.label, self.total, self.stream, self.interval = label, total, stream or sys.stderr, interval
         self.done = 0
         self._start = self._last = time.monotonic()
@@ -57,7 +59,11 @@ class ProgressBar:
 
     def _draw(self, end: str) -> None:
         mb, speed = self.done / 1e6, self.done / 1e6 / max(time.monotonic() - self._start, 1e-6)
-        size = f"{mb:.1f}/{self.total / 1e6:.1f} MB {100 * self.done / self.total:3.0f}%" if self.total else f"{mb:.1f} MB"
+        size = (
+            f"{mb:.1f}/{self.total / 1e6:.1f} MB {100 * self.done / self.total:3.0f}%"
+            if self.total
+            else f"{mb:.1f} MB"
+        )
         self.stream.write(f"{self.label}: {size} {speed:.1f} MB/s{end}")
         self.stream.flush()
 
@@ -169,7 +175,9 @@ def _extract(entry: ZooEntry, archive: Path, target: Path) -> None:
             ]
             if len(matches) != 1:
                 found = "none" if not matches else f"{len(matches)}: {matches}"
-                raise ZooError(f"{entry.url}: expected one '{entry.member}' in the zip, found {found}; it holds {names}")
+                raise ZooError(
+                    f"{entry.url}: expected one '{entry.member}' in the zip, found {found}; it holds {names}"
+                )
             part = target.with_name(f".{target.name}.extract")
             with zf.open(matches[0]) as src, part.open("wb") as dst:
                 while chunk := src.read(CHUNK):

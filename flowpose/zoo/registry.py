@@ -50,7 +50,7 @@ class ZooEntry:
         member: For zip archives, the ``.onnx`` inside: a path, or a file name matched at
             any depth (upstream zips nest it in dated folders).
         card: The model's card as a sidecar would hold it: a full card, or ``preset: NAME``
-            plus the fields that differ.
+            plus the fields that differ; empty when the graph must name a preset.
         description: One line for ``flowpose zoo list``.
 
     Raises:
@@ -72,14 +72,20 @@ class ZooEntry:
             raise ValueError(f"zoo entry {self.name!r}: url must start with https://, http:// or file://")
         if self.sha256 is not None:
             if not re.fullmatch(r"[0-9a-fA-F]{64}", str(self.sha256)):
-                raise ValueError(f"zoo entry {self.name!r}: sha256 must be 64 hex digits or None, got {self.sha256!r}")
+                raise ValueError(
+                    f"zoo entry {self.name!r}: sha256 must be 64 hex digits or None, got {self.sha256!r}"
+                )
             object.__setattr__(self, "sha256", self.sha256.lower())
         if not self.filename or Path(self.filename).name != self.filename or self.filename.startswith("."):
-            raise ValueError(f"zoo entry {self.name!r}: filename must be a plain file name, got {self.filename!r}")
+            raise ValueError(
+                f"zoo entry {self.name!r}: filename must be a plain file name, got {self.filename!r}"
+            )
         if self.member is not None and not (isinstance(self.member, str) and self.member):
             raise ValueError(f"zoo entry {self.name!r}: member must be a non-empty string or None")
-        # Fails here, when the zoo is defined, rather than after a long download.
-        card_from_spec(self.card, source=f"zoo entry {self.name!r} card")
+        if not isinstance(self.card, dict):
+            raise ValueError(f"zoo entry {self.name!r}: card must be a mapping (a card, or preset: NAME)")
+        if self.card:  # fails here, when the zoo is defined, rather than after a long download
+            card_from_spec(self.card, source=f"zoo entry {self.name!r} card")
 
     @property
     def verified(self) -> bool:
@@ -123,7 +129,12 @@ BUILTIN_ENTRIES: dict[str, ZooEntry] = {
                 "preset": "rtmpose_simcc",
                 "name": "RTMPose-m AP-10K 256x256",
                 "input_size": [256, 256],
-                "codec": {"type": "simcc", "input_size": [256, 256], "sigma": [5.66, 5.66], "simcc_split_ratio": 2.0},
+                "codec": {
+                    "type": "simcc",
+                    "input_size": [256, 256],
+                    "sigma": [5.66, 5.66],
+                    "simcc_split_ratio": 2.0,
+                },
                 "keypoint_layout": "ap10k",
                 "labels": _AP10K_ANIMALS,
             },

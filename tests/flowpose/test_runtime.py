@@ -182,3 +182,15 @@ def test_trace_records_spans_for_every_node() -> None:
     assert sum(e["name"] == "relay" for e in spans) == 50
     names = {e["args"]["name"] for e in chrome["traceEvents"] if e.get("name") == "thread_name"}
     assert names == {"camera", "relay", "sink"}
+
+
+def test_a_node_can_end_the_graph_cleanly_and_counters_reach_stats() -> None:
+    _, result = run("""\
+    nodes:
+      - {name: camera, type: TestPattern, outputs: [frames], params: {fps: 200}}
+      - {name: quit, type: 'testnodes:StopAt', inputs: [frames], outputs: [out], params: {at: 5}}
+      - {name: sink, type: 'testnodes:Collect', inputs: [out]}
+    """)
+    assert result.exit_code == 0 and result.failure is None
+    assert stats_of(result, "quit").counters == {"seen": 6}
+    assert testnodes.CLOSED["sink"] == 1

@@ -13,7 +13,7 @@ from collections import defaultdict
 from pydantic import Field
 
 from flowpose.frame import Frame
-from flowpose.node import Node, NodeParams
+from flowpose.node import Node, NodeParams, StopGraph
 
 COLLECTED: dict[str, list[Frame]] = defaultdict(list)
 FAILURES: dict[str, int] = defaultdict(int)
@@ -114,4 +114,17 @@ class Needs(Node):
         name_or_index: int | str = 0
 
     def process(self, frame: Frame) -> Frame:
+        return frame
+
+
+class StopAt(Node):
+    """Ends the whole graph cleanly at frame `at` (like pressing q in a window); counts frames seen."""
+
+    class Params(NodeParams):
+        at: int = 5
+
+    def process(self, frame: Frame) -> Frame:
+        self.counters["seen"] += 1
+        if frame.frame_id >= self.params.at:
+            raise StopGraph("user pressed q")
         return frame
