@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--frames", type=int, default=2000, help="frames per measurement")
     rt.add_argument("--sizes", default="640x480,1920x1080", help="comma-separated WxH frame sizes")
     rt.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+
+    from flowpose.cli import zoo_commands  # light: argparse set-up only
+
+    zoo_commands.add_parsers(sub)
     return parser
 
 
@@ -82,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from flowpose.bench import runtime
 
         return runtime.main(args)
+    if args.command in ("zoo", "model"):
+        from flowpose.cli import zoo_commands
+
+        return zoo_commands.dispatch(args)
     raise AssertionError(args.command)  # argparse rejects unknown commands
 
 

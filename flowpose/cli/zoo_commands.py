@@ -5,16 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flowpose.models import PRESETS, CardNotFoundError, ModelCard, find_card
-from flowpose.zoo import ModelNotFoundError, ZooError, cache_dir, download, resolve_model, zoo_entries
+if TYPE_CHECKING:
+    from flowpose.models import ModelCard
 
 __all__ = ["add_parsers", "dispatch"]
 
 
 def add_parsers(subparsers: Any) -> None:
-    """Add the ``zoo`` and ``model`` commands to the top-level sub-parsers."""
+    """Add the ``zoo`` and ``model`` commands to the top-level sub-parsers.
+
+    Imports nothing heavy: building the parser must stay cheap for every other command.
+    """
     zoo = subparsers.add_parser("zoo", help="list and download pretrained models")
     zoo_sub = zoo.add_subparsers(dest="zoo_command", required=True, metavar="ACTION")
     zoo_sub.add_parser("list", help="the models the zoo knows, and which are downloaded")
@@ -28,12 +31,15 @@ def add_parsers(subparsers: Any) -> None:
     model_sub = model.add_subparsers(dest="model_command", required=True, metavar="ACTION")
     info = model_sub.add_parser("info", help="show a model's card and inputs/outputs")
     info.add_argument("file", help="an .onnx file or zoo:NAME")
-    info.add_argument("--preset", choices=sorted(PRESETS), help="preset to use when the model has no card")
+    info.add_argument("--preset", help="for a model without card: yolox, rtmdet_end2end, rtmpose_simcc")
     info.add_argument("--json", action="store_true", help="print the card as JSON")
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    """Run a ``zoo`` or ``model`` command; returns the exit code."""
+    """Run a ``zoo`` or ``model`` command; returns the exit code (2: not found, 1: other errors)."""
+    from flowpose.models import CardNotFoundError
+    from flowpose.zoo import ModelNotFoundError, ZooError, download
+
     try:
         if args.command == "zoo" and args.zoo_command == "list":
             return _list()
@@ -56,6 +62,8 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def _list() -> int:
+    from flowpose.zoo import cache_dir, zoo_entries
+
     cache = cache_dir()
     entries = zoo_entries()
     width = max(len(name) for name in entries)
@@ -63,13 +71,15 @@ def _list() -> int:
         state = "downloaded" if (cache / entry.filename).is_file() else "-"
         check = "sha256" if entry.verified else "unverified"
         print(f"{name:<{width}}  {state:<10}  {check:<10}  {entry.description}")
-    print(
-        f"\ncache: {cache}\nget one with 'flowpose zoo download NAME'; use it in a graph as 'model: zoo:NAME'."
-    )
+    print(f"\ncache: {cache}")
+    print("get one with 'flowpose zoo download NAME'; use it in a graph as 'model: zoo:NAME'")
     return 0
 
 
 def _info(ref: str, preset: str | None, as_json: bool) -> int:
+    from flowpose.models import find_card
+    from flowpose.zoo import resolve_model
+
     path = resolve_model(ref)
     found = find_card(path, preset)
     if as_json:
@@ -95,6 +105,8 @@ def describe_card(card: ModelCard) -> str:
     """A card as aligned ``key: value`` lines, long lists shortened."""
     lines = []
     for key, value in card.to_dict().items():
+        if value == "":
+            continue
         if isinstance(value, list) and len(value) > 8:
             value = ", ".join(map(str, value[:6])) + f", ... ({len(value)} in all)"
         elif isinstance(value, (list, dict)):

@@ -6,6 +6,7 @@ A card travels inside the ONNX file as JSON under the metadata key ``flowpose_ca
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -90,14 +91,18 @@ class ModelCard:
         if isinstance(pad, bool) or not isinstance(pad, (int, float)) or not 0 <= pad <= 255:
             raise ValueError(f"pad_value must be a number in [0, 255], got {pad!r}")
         set_(self, "pad_value", float(pad))
+        # Own copies: a card is shared between threads and must not change with the caller's dicts.
+        set_(self, "decoder_params", copy.deepcopy(self.decoder_params))
+        set_(self, "codec", copy.deepcopy(self.codec))
         if self.input_name is not None and not (isinstance(self.input_name, str) and self.input_name):
             raise ValueError(f"input_name must be a non-empty string or None, got {self.input_name!r}")
         if self.output_names is not None:
             set_(self, "output_names", _names(self.output_names, "output_names"))
-        if not isinstance(self.format_version, int) or not 1 <= self.format_version <= FORMAT_VERSION:
+        version = self.format_version
+        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
             raise ValueError(
-                f"format_version {self.format_version!r} is not supported (this flowpose reads 1..{FORMAT_VERSION});"
-                " a newer flowpose wrote this card: upgrade flowpose"
+                f"format_version {self.format_version!r} is not supported (this flowpose reads "
+                f"1..{FORMAT_VERSION}); a newer flowpose wrote this card: upgrade flowpose"
             )
         if self.task == "detection":
             self._check_detection()
@@ -113,9 +118,8 @@ class ModelCard:
         )
         set_(self, "classes", _names(self.classes, "classes"))
         check_choice(self.decoder, "decoder", DECODERS)
-        if not isinstance(self.decoder_params, dict) or not all(
-            isinstance(k, str) for k in self.decoder_params
-        ):
+        params = self.decoder_params
+        if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
             raise ValueError(f"decoder_params must be a dict with string keys, got {self.decoder_params!r}")
         strides = self.decoder_params.get("strides")
         if self.decoder == "yolox" and (
@@ -123,9 +127,7 @@ class ModelCard:
             or not strides
             or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in strides)
         ):
-            raise ValueError(
-                f"decoder 'yolox' needs decoder_params.strides, a list of positive ints, got {strides!r}"
-            )
+            raise ValueError(f"decoder 'yolox' needs decoder_params.strides, positive ints, got {strides!r}")
         for name in ("codec", "keypoint_layout"):
             if getattr(self, name) is not None:
                 raise ValueError(f"{name} applies to pose cards only, but task is 'detection'")
@@ -147,14 +149,10 @@ class ModelCard:
                 f"codec input_size {tuple(codec_size)} differs from the card's input_size {self.input_size}"
             )
         if not (isinstance(self.keypoint_layout, str) and self.keypoint_layout):
-            raise ValueError(
-                f"a pose card needs keypoint_layout (e.g. 'coco17'), got {self.keypoint_layout!r}"
-            )
+            raise ValueError(f"a pose card needs keypoint_layout ('coco17'...), got {self.keypoint_layout!r}")
         set_(self, "labels", _names(self.labels, "labels"))
         if self.decoder is not None or self.classes or self.decoder_params:
-            raise ValueError(
-                "decoder, decoder_params and classes apply to detection cards only, but task is 'pose'"
-            )
+            raise ValueError("decoder, decoder_params and classes apply to detection cards only, not 'pose'")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON/YAML-ready fields (lists, not tuples); None fields are left out."""
@@ -178,9 +176,7 @@ class ModelCard:
         missing = [
             f.name
             for f in dataclasses.fields(cls)
-            if f.name not in data
-            and f.default is dataclasses.MISSING
-            and f.default_factory is dataclasses.MISSING
+            if f.name not in data and dataclasses.MISSING is f.default is f.default_factory
         ]
         if missing:
             raise ValueError(f"{source}: model card misses required field(s) {missing}")
@@ -208,13 +204,9 @@ def _triple(value: Any, name: str, positive: bool) -> tuple[float, float, float]
         items = tuple(value)
     except TypeError:
         items = ()
-    ok = len(items) == 3 and all(
-        isinstance(v, (int, float))
-        and not isinstance(v, bool)
-        and math.isfinite(v)
-        and (v > 0 or not positive)
-        for v in items
-    )
+    numbers = [v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    numbers = [v for v in numbers if math.isfinite(v)]
+    ok = len(items) == len(numbers) == 3 and all(v > 0 or not positive for v in numbers)
     if not ok:
         kind = "positive finite numbers" if positive else "finite numbers"
         raise ValueError(f"{name} must be 3 {kind} (one per channel), got {value!r}")

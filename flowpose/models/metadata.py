@@ -92,9 +92,8 @@ def write_card(
     try:
         import onnx
     except ImportError:
-        raise ImportError(
-            "writing a model card needs the 'onnx' package: pip install 'flowpose[train]'"
-        ) from None
+        msg = "writing a model card needs the 'onnx' package: pip install 'flowpose[train]'"
+        raise ImportError(msg) from None
     src = Path(onnx_path)
     dst = Path(out_path) if out_path is not None else src
     model = onnx.load(str(src))

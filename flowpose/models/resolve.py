@@ -112,9 +112,7 @@ def _input(card: ModelCard, io: ModelIO, path: Path, what: str) -> tuple[str, li
     if card.input_name is None:
         return io.inputs[0]
     if card.input_name not in names:
-        raise ValueError(
-            f"{path}: the {what} names input {card.input_name!r}, but the model's inputs are {names}"
-        )
+        raise ValueError(f"{path}: the {what} names input {card.input_name!r}; the model's inputs: {names}")
     return io.inputs[names.index(card.input_name)]
 
 
@@ -141,7 +139,5 @@ def _check_io(card: ModelCard, io: ModelIO, path: Path, what: str) -> ModelCard:
     outputs = [name for name, _ in io.outputs]
     missing = [n for n in card.output_names or () if n not in outputs]
     if missing:
-        raise ValueError(
-            f"{path}: the {what} expects outputs {missing}, but the model's outputs are {outputs}"
-        )
+        raise ValueError(f"{path}: the {what} expects outputs {missing}; the model's outputs: {outputs}")
     return card

@@ -47,8 +47,8 @@ def provider_list(providers: str | Sequence[str] | None) -> list[str]:
             raise ValueError(f"unknown execution provider {name!r}; use one of {sorted(PROVIDERS)}")
         if full not in available:
             logger.warning(
-                "execution provider %r is not available in this onnxruntime (available: %s); falling back to CPU"
-                " (install onnxruntime-gpu for CUDA/TensorRT)",
+                "execution provider %r is not available in this onnxruntime (available: %s); "
+                "falling back to CPU (install onnxruntime-gpu for CUDA/TensorRT)",
                 name,
                 ", ".join(available),
             )

@@ -5,7 +5,8 @@ Nodes call :func:`resolve_model`, which never downloads: a running graph should 
 the network, and the error says which command to run.
 """
 
-from flowpose.zoo.fetch import CACHE_ENV, ProgressBar, cache_dir, download, resolve_model
+from flowpose.zoo.fetch import CACHE_ENV, cache_dir, download, resolve_model
+from flowpose.zoo.progress import ProgressBar
 from flowpose.zoo.registry import (
     BUILTIN_ENTRIES,
     INDEX_ENV,

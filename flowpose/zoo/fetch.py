@@ -6,9 +6,7 @@ import hashlib
 import http.client
 import logging
 import os
-import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -19,9 +17,10 @@ from typing import IO
 import yaml
 
 from flowpose.models.resolve import sidecar_path
+from flowpose.zoo.progress import ProgressBar
 from flowpose.zoo.registry import ModelNotFoundError, ZooEntry, ZooError, get_entry
 
-__all__ = ["CACHE_ENV", "ProgressBar", "cache_dir", "download", "resolve_model"]
+__all__ = ["CACHE_ENV", "cache_dir", "download", "resolve_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,39 +32,6 @@ def cache_dir() -> Path:
     """Where zoo models live: ``$FLOWPOSE_CACHE``, else ``~/.cache/flowpose/models``."""
     env = os.environ.get(CACHE_ENV)
     return Path(env).expanduser() if env else Path.home() / ".cache" / "flowpose" / "models"
-
-
-class ProgressBar:
-    """One self-overwriting line on a stream: bytes so far / total, percent and speed."""
-
-    def __init__(
-        self, label: str, total: int | None, stream: IO[str] | None = None, interval: float = 0.2
-    ) -> None:
-        self.label, self.total, self.stream, self.interval = label, total, stream or sys.stderr, interval
-        self.done = 0
-        self._start = self._last = time.monotonic()
-
-    def update(self, n: int) -> None:
-        """Count ``n`` more bytes; redraws at most every ``interval`` seconds."""
-        self.done += n
-        now = time.monotonic()
-        if now - self._last >= self.interval:
-            self._last = now
-            self._draw(end="\r")
-
-    def close(self) -> None:
-        """Draw the final state and end the line."""
-        self._draw(end="\n")
-
-    def _draw(self, end: str) -> None:
-        mb, speed = self.done / 1e6, self.done / 1e6 / max(time.monotonic() - self._start, 1e-6)
-        size = (
-            f"{mb:.1f}/{self.total / 1e6:.1f} MB {100 * self.done / self.total:3.0f}%"
-            if self.total
-            else f"{mb:.1f} MB"
-        )
-        self.stream.write(f"{self.label}: {size} {speed:.1f} MB/s{end}")
-        self.stream.flush()
 
 
 def download(
@@ -179,10 +145,13 @@ def _extract(entry: ZooEntry, archive: Path, target: Path) -> None:
                     f"{entry.url}: expected one '{entry.member}' in the zip, found {found}; it holds {names}"
                 )
             part = target.with_name(f".{target.name}.extract")
-            with zf.open(matches[0]) as src, part.open("wb") as dst:
-                while chunk := src.read(CHUNK):
-                    dst.write(chunk)
-            os.replace(part, target)
+            try:
+                with zf.open(matches[0]) as src, part.open("wb") as dst:
+                    while chunk := src.read(CHUNK):
+                        dst.write(chunk)
+                os.replace(part, target)
+            finally:
+                part.unlink(missing_ok=True)
     except zipfile.BadZipFile as exc:
         raise ZooError(f"{entry.url}: not a valid zip archive ({exc})") from None
 
@@ -215,7 +184,7 @@ def resolve_model(ref: str | os.PathLike[str], entries: Mapping[str, ZooEntry] |
         path = cache_dir() / entry.filename
         if not path.is_file():
             raise ModelNotFoundError(
-                f"zoo model {entry.name!r} is not downloaded yet (looked for {path}); run: {entry.download_command}"
+                f"zoo model {entry.name!r} is not downloaded (no {path}); run: {entry.download_command}"
             )
         _write_sidecar(entry, path)
         return path

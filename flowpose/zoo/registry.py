@@ -68,24 +68,21 @@ class ZooEntry:
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.name or ""):
             raise ValueError(f"zoo name must be letters, digits, '.', '_' or '-', got {self.name!r}")
+        where = f"zoo entry {self.name!r}"
         if not re.match(r"(https?|file)://", self.url or ""):
-            raise ValueError(f"zoo entry {self.name!r}: url must start with https://, http:// or file://")
+            raise ValueError(f"{where}: url must start with https://, http:// or file://")
         if self.sha256 is not None:
             if not re.fullmatch(r"[0-9a-fA-F]{64}", str(self.sha256)):
-                raise ValueError(
-                    f"zoo entry {self.name!r}: sha256 must be 64 hex digits or None, got {self.sha256!r}"
-                )
+                raise ValueError(f"{where}: sha256 must be 64 hex digits or None, got {self.sha256!r}")
             object.__setattr__(self, "sha256", self.sha256.lower())
         if not self.filename or Path(self.filename).name != self.filename or self.filename.startswith("."):
-            raise ValueError(
-                f"zoo entry {self.name!r}: filename must be a plain file name, got {self.filename!r}"
-            )
+            raise ValueError(f"{where}: filename must be a plain file name, got {self.filename!r}")
         if self.member is not None and not (isinstance(self.member, str) and self.member):
-            raise ValueError(f"zoo entry {self.name!r}: member must be a non-empty string or None")
+            raise ValueError(f"{where}: member must be a non-empty string or None")
         if not isinstance(self.card, dict):
-            raise ValueError(f"zoo entry {self.name!r}: card must be a mapping (a card, or preset: NAME)")
+            raise ValueError(f"{where}: card must be a mapping (a card, or preset: NAME)")
         if self.card:  # fails here, when the zoo is defined, rather than after a long download
-            card_from_spec(self.card, source=f"zoo entry {self.name!r} card")
+            card_from_spec(self.card, source=f"{where} card")
 
     @property
     def verified(self) -> bool:
@@ -117,7 +114,7 @@ BUILTIN_ENTRIES: dict[str, ZooEntry] = {
             filename="rtmpose-m-body7.onnx",
             member="end2end.onnx",
             card={"preset": "rtmpose_simcc", "name": "RTMPose-m body7 256x192"},
-            description="RTMPose-m for people, COCO-17 keypoints, 192x256 (w x h), trained on 7 body datasets",
+            description="RTMPose-m for people, COCO-17 keypoints, 192x256 (w x h), trained on 7 datasets",
         ),
         ZooEntry(
             name="rtmpose-m-ap10k",

@@ -243,10 +243,12 @@ def test_card_that_does_not_fit_the_model(tmp_path):
     with pytest.raises(ValueError, match=r"says input_size \(192, 256\).*model input is \[1, 3, 256, 256\]"):
         resolve_card(model)
     sidecar_path(model).unlink()
-    with pytest.raises(ValueError, match=r"names input 'images', but the model's inputs are \['input'\]"):
+    with pytest.raises(ValueError, match=r"names input 'images'; the model's inputs: \['input'\]"):
         resolve_card(model, preset="yolox")
     other = make_model(tmp_path / "o.onnx", size_wh=(192, 256), outputs=("heatmaps",))
-    with pytest.raises(ValueError, match=r"expects outputs \['simcc_x', 'simcc_y'\].*\['heatmaps'\]"):
+    with pytest.raises(
+        ValueError, match=r"expects outputs \['simcc_x', 'simcc_y'\]; the model's outputs: \['heatmaps'\]"
+    ):
         resolve_card(other, preset="rtmpose_simcc")
 
 

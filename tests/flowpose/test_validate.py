@@ -179,3 +179,8 @@ def test_missing_file_is_a_problem(tmp_path) -> None:
 def test_report_format() -> None:
     err = GraphError([Problem("g.yaml", 3, "cam", "params.fps", "bad"), Problem("--set", None, "", "", "worse")])
     assert err.report() == "2 problems found:\n  - g.yaml:3: node 'cam': params.fps: bad\n  - --set: worse"
+
+
+def test_runner_kinds_not_available_are_refused_not_ignored() -> None:
+    p = only(GOOD.replace("outputs: [out]}", "outputs: [out], runner: process}"))
+    assert (p.node, p.field) == ("relay", "runner") and "not available" in p.message

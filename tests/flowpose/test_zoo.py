@@ -43,9 +43,8 @@ def make_model(path: Path, size_wh=(192, 256), outputs=("simcc_x", "simcc_y")) -
     w, h = size_wh
     inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, h, w])
     outs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in outputs]
-    graph = helper.make_graph(
-        [helper.make_node("Identity", ["input"], [n]) for n in outputs], "t", [inp], outs
-    )
+    nodes = [helper.make_node("Identity", ["input"], [n]) for n in outputs]
+    graph = helper.make_graph(nodes, "t", [inp], outs)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     onnx.save(model, str(path))

@@ -1,0 +1,125 @@
+"""The Display node: shows frames in an OpenCV window; q or Esc ends the graph.
+
+Without a display (no ``$DISPLAY`` on Linux, an OpenCV build without GUI, or a window that
+cannot be created) it logs one warning and consumes frames without showing them, so the same
+graph runs on a laptop and on a headless server.
+
+Why check the environment before touching OpenCV: with the Qt backend of the opencv-python
+wheels, ``cv2.namedWindow`` without an X server *aborts the process* (Qt's fatal error), it
+does not raise ``cv2.error``; only a check beforehand keeps the graph alive.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+
+import cv2
+from flowpose.nodes.visualizer import LAYER_KEYS, LAYER_TOGGLES
+from pydantic import Field
+
+from flowpose.frame import Frame
+from flowpose.node import Node, NodeParams, StopGraph
+
+QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})  # 27 = Esc
+NO_KEY = -1
+
+
+@functools.cache
+def gui_backend() -> str:
+    """OpenCV's GUI backend as its build information names it ("QT5", "GTK3", "NONE", ...)."""
+    for line in cv2.getBuildInformation().splitlines():
+        key, _, value = line.strip().partition(":")
+        if key == "GUI":
+            return value.strip() or "NONE"
+    return "UNKNOWN"
+
+
+def display_problem(env: dict[str, str] | None = None) -> str | None:
+    """Why no window can be shown here, or None when it is worth trying.
+
+    Args:
+        env: Environment to check (default: ``os.environ``).
+    """
+    env = dict(os.environ) if env is None else env
+    backend = gui_backend()
+    if backend.upper() == "NONE":
+        return "OpenCV was built without GUI support (opencv-python-headless?)"
+    if sys.platform.startswith("linux"):
+        if "QT" in backend.upper():
+            # Qt picks its platform plugin from QT_QPA_PLATFORM; without it, it needs X11.
+            if not env.get("DISPLAY") and not env.get("QT_QPA_PLATFORM"):
+                return "$DISPLAY is not set"
+        elif not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
+            return "neither $DISPLAY nor $WAYLAND_DISPLAY is set"
+    return None
+
+
+class Display(Node):
+    """Shows frames in a window (q/Esc quits; b/l/s/k/o toggle Visualizer layers); headless-safe."""
+
+    class Params(NodeParams):
+        title: str = Field("", description="Window title; empty = the node's name.")
+        wait_ms: int = Field(1, ge=1, le=1000, description="cv2.waitKey delay per frame, in ms (keeps the GUI alive).")
+
+    @property
+    def title(self) -> str:
+        """The window title."""
+        return self.params.title or self.name
+
+    def setup(self) -> None:
+        # Both run in the node's own thread, as OpenCV's GUI wants (window and imshow together).
+        self.window_open = False
+        problem = display_problem()
+        if problem is None:
+            try:
+                cv2.namedWindow(self.title, cv2.WINDOW_NORMAL)
+                self.window_open = True
+            except cv2.error as exc:
+                problem = f"cv2.namedWindow failed: {str(exc).strip().splitlines()[-1]}"
+        if problem is not None:
+            self.log.warning("no display available (%s); running headless — frames are not shown", problem)
+        else:
+            keys = ", ".join(f"{k} {layer}" for k, layer in LAYER_KEYS.items())
+            self.log.info("window %r: q/Esc quits; %s toggle layers", self.title, keys)
+
+    def process(self, frame: Frame) -> None:
+        if not getattr(self, "window_open", False):
+            self.counters["not_shown"] += 1
+            return None
+        cv2.imshow(self.title, frame.image)
+        self.handle_key(cv2.waitKey(self.params.wait_ms))
+        # Closing the window with the mouse ends the graph like q does.
+        if cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
+            raise StopGraph(f"window {self.title!r} closed")
+        return None
+
+    def handle_key(self, key: int) -> str | None:
+        """React to a key code from ``cv2.waitKey``.
+
+        Returns:
+            The layer flipped, or None when the key does nothing.
+
+        Raises:
+            StopGraph: for q, Q or Esc.
+        """
+        if key == NO_KEY:
+            return None
+        key &= 0xFF  # some backends set modifier bits above the character
+        if key in QUIT_KEYS:
+            raise StopGraph(f"{'Esc' if key == 27 else chr(key)} pressed in window {self.title!r}")
+        layer = LAYER_KEYS.get(chr(key).lower())
+        if layer is not None:
+            flipped = LAYER_TOGGLES.toggle(layer)
+            self.log.info("layer %r %s", layer, "flipped" if flipped else "back to its graph setting")
+        return layer
+
+    def close(self) -> None:
+        if getattr(self, "window_open", False):
+            try:
+                cv2.destroyWindow(self.title)
+                cv2.waitKey(1)  # lets the backend actually remove the window
+            except cv2.error as exc:
+                self.log.debug("destroying window %r: %s", self.title, exc)
+            self.window_open = False

@@ -1,0 +1,137 @@
+"""The VideoRecorder node: writes frames to an mp4 at the rate they were actually captured.
+
+Why buffer first: ``cv2.VideoWriter`` fixes the frame rate when it opens, and an mp4 written
+by OpenCV cannot be re-timed afterwards without re-encoding. So the recorder keeps the first
+``measure_frames`` frames (references to the immutable images, no copies; bounded), measures
+the rate from their capture timestamps, then opens the writer and writes them. A recording
+that ends sooner is measured over the frames it has.
+
+Why a temporary name: an mp4 is only playable once its index (the ``moov`` atom) is written
+by ``release()``. The video is written to ``NAME.partial.mp4`` beside the target and renamed
+in ``close()``, which the runtime always calls (end of stream, Ctrl-C, SIGTERM, a failing
+node), so ``NAME.mp4`` is either absent or complete. Only a hard kill (SIGKILL, power loss)
+leaves the partial file behind, unplayable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+from pydantic import Field
+
+from flowpose.frame import Frame
+from flowpose.node import Node, NodeParams
+
+DEFAULT_FPS = 30.0  # when fewer than two frames (or identical timestamps) leave nothing to measure
+MIN_FPS, MAX_FPS = 0.5, 240.0  # a file read as fast as possible would "measure" thousands of fps
+
+
+class VideoRecorder(Node):
+    """Records frames to a video file (mp4) at the measured frame rate; complete even after Ctrl-C."""
+
+    class Params(NodeParams):
+        path: str = Field(description="Output file, e.g. out.mp4; its folder is created if needed.")
+        fps: float = Field(0.0, ge=0, description="Frame rate of the file; 0 = measured from capture timestamps.")
+        codec: str = Field(
+            "mp4v",
+            min_length=4,
+            max_length=4,
+            description="FourCC: mp4v (always available) or avc1 (H.264, where the OpenCV build has an "
+            "encoder; falls back to mp4v otherwise).",
+        )
+        measure_frames: int = Field(
+            30, ge=2, le=600, description="Frames buffered to measure the rate before the file is opened."
+        )
+
+    @classmethod
+    def check(cls, params: NodeParams) -> list[tuple[str, str]]:
+        assert isinstance(params, cls.Params)
+        if not Path(params.path).suffix:
+            return [("path", f"{params.path!r} has no extension; the container follows it (use .mp4)")]
+        return []
+
+    def setup(self) -> None:
+        self.final_path = Path(self.params.path).expanduser()
+        self.partial_path = self.final_path.with_name(f"{self.final_path.stem}.partial{self.final_path.suffix}")
+        self.final_path.parent.mkdir(parents=True, exist_ok=True)
+        self._pending: list[np.ndarray] = []
+        self._stamps: list[int] = []
+        self._writer: cv2.VideoWriter | None = None
+        self._size: tuple[int, int] | None = None
+        self.written = 0
+        self.fps = self.params.fps
+
+    def process(self, frame: Frame) -> None:
+        image = frame.image if frame.image.ndim == 3 else cv2.cvtColor(frame.image, cv2.COLOR_GRAY2BGR)
+        if self._writer is not None:
+            self._write(image)
+            return None
+        self._pending.append(image)
+        self._stamps.append(frame.capture_ns)
+        if self.params.fps > 0 or len(self._pending) >= self.params.measure_frames:
+            self._open_and_flush()
+        return None
+
+    def measured_fps(self) -> float:
+        """Frames per second of the buffered frames' capture times, clamped to a sane range.
+
+        The mean rate over the span (not the median gap) is what keeps the video's duration
+        equal to the real one when upstream dropped frames.
+        """
+        span_ns = max(self._stamps) - min(self._stamps) if len(self._stamps) >= 2 else 0
+        if span_ns <= 0:
+            self.log.info("not enough frames to measure the rate; writing at %.0f fps", DEFAULT_FPS)
+            return DEFAULT_FPS
+        fps = (len(self._stamps) - 1) * 1e9 / span_ns
+        clamped = min(max(fps, MIN_FPS), MAX_FPS)
+        if clamped != fps:
+            self.log.warning("measured %.1f fps is implausible for a video; writing at %.1f fps", fps, clamped)
+        return clamped
+
+    def _open_and_flush(self) -> None:
+        self.fps = self.params.fps or self.measured_fps()
+        height, width = self._pending[0].shape[:2]
+        self._size = (width, height)
+        self._writer = self._open(self.params.codec)
+        if self._writer is None and self.params.codec != "mp4v":
+            self.log.warning("codec %r is not available in this OpenCV build; using mp4v", self.params.codec)
+            self._writer = self._open("mp4v")
+        if self._writer is None:
+            raise RuntimeError(f"cannot open a video writer for {self.partial_path} ({width}x{height})")
+        self.log.info("recording %dx%d at %.2f fps to %s", width, height, self.fps, self.final_path)
+        pending, self._pending = self._pending, []
+        for image in pending:
+            self._write(image)
+
+    def _open(self, codec: str) -> cv2.VideoWriter | None:
+        assert self._size is not None
+        writer = cv2.VideoWriter(str(self.partial_path), cv2.VideoWriter_fourcc(*codec), self.fps, self._size)
+        if writer.isOpened():
+            return writer
+        writer.release()
+        return None
+
+    def _write(self, image: np.ndarray) -> None:
+        assert self._writer is not None and self._size is not None
+        if (image.shape[1], image.shape[0]) != self._size:
+            # A writer has one size for its life; a mid-stream resolution change is scaled to it.
+            self.counters["resized"] += 1
+            image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
+        self._writer.write(image)
+        self.written += 1
+
+    def close(self) -> None:
+        if not hasattr(self, "_pending"):
+            return  # setup never ran
+        if self._writer is None and self._pending:
+            self._open_and_flush()  # a short recording: measure over what there is
+        if self._writer is None:
+            self.log.warning("no frames received; %s not written", self.final_path)
+            return
+        self._writer.release()
+        self._writer = None
+        os.replace(self.partial_path, self.final_path)  # atomic: the target is never half-written
+        self.log.info("wrote %d frames at %.2f fps to %s", self.written, self.fps, self.final_path)
