@@ -7,7 +7,7 @@ a user fixes a graph in one round instead of one error per run.
 from __future__ import annotations
 
 import difflib
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +17,10 @@ from pydantic import ValidationError
 
 from flowpose.node import Node, NodeParams
 from flowpose.overrides import Override, coerce, parse_override
-from flowpose.problems import GraphError, Problem
+from flowpose.problems import GraphError, Problem, ProblemCollector, describe_error, format_loc
 from flowpose.registry import NodeTypeError, resolve
 from flowpose.spec import GraphSpec, NodeSpec, SourceMap, YamlSyntaxError, load_graph_text, load_yaml
+from flowpose.wiring import check_wiring
 
 
 @dataclass
@@ -41,36 +42,6 @@ class ValidGraph:
     readers: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _fmt_loc(loc: Sequence[Any]) -> str:
-    return ".".join(str(p) for p in loc)
-
-
-class _Collector:
-    def __init__(self, smap: SourceMap) -> None:
-        self.smap = smap
-        self.problems: list[Problem] = []
-
-    def add(self, path: tuple[Any, ...], node: str, field_: str, message: str) -> None:
-        self.problems.append(Problem(self.smap.file, self.smap.line(path), node, field_, message))
-
-    def pydantic(self, exc: ValidationError, base: tuple[Any, ...], node: str, prefix: str = "") -> None:
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            field_ = ".".join(filter(None, [prefix, _fmt_loc(loc)]))
-            self.add((*base, *loc), node, field_, _describe(err))
-
-
-def _describe(err: Any) -> str:
-    kind, loc = err["type"], err["loc"]
-    if kind == "missing":
-        return "required but missing"
-    if kind == "extra_forbidden":
-        return f"unknown field {loc[-1]!r}"
-    value = err.get("input")
-    shown = repr(value) if not isinstance(value, dict | list) or len(repr(value)) < 60 else type(value).__name__
-    return f"{err['msg']} (got {shown})"
-
-
 def _unknown_param(err: Any, model: type[NodeParams]) -> str:
     name = str(err["loc"][-1])
     close = difflib.get_close_matches(name, list(model.model_fields), n=1, cutoff=0.6)
@@ -80,7 +51,7 @@ def _unknown_param(err: Any, model: type[NodeParams]) -> str:
 
 
 def _check_params(
-    col: _Collector, idx: int, spec: NodeSpec, cls: type[Node], overrides: list[Override]
+    col: ProblemCollector, idx: int, spec: NodeSpec, cls: type[Node], overrides: list[Override]
 ) -> NodeParams | None:
     values = dict(spec.params)
     for ov in overrides:
@@ -91,23 +62,23 @@ def _check_params(
         by_param = {ov.param: ov for ov in overrides}
         for err in exc.errors():
             loc = tuple(err["loc"])
-            message = _unknown_param(err, cls.Params) if err["type"] == "extra_forbidden" else _describe(err)
+            message = _unknown_param(err, cls.Params) if err["type"] == "extra_forbidden" else describe_error(err)
             if err["type"] == "missing":
                 message = f"required param of {spec.type} is missing"
             ov = by_param.get(str(loc[0])) if loc else None
             if ov is not None:  # point at the command line, not the file
                 col.problems.append(
-                    Problem("--set", None, spec.name, f"params.{_fmt_loc(loc)}", f"{message} (from --set {ov.text})")
+                    Problem("--set", None, spec.name, f"params.{format_loc(loc)}", f"{message} (from --set {ov.text})")
                 )
             else:
-                col.add(("nodes", idx, "params", *loc), spec.name, f"params.{_fmt_loc(loc)}", message)
+                col.add(("nodes", idx, "params", *loc), spec.name, f"params.{format_loc(loc)}", message)
         return None
     for field_, message in cls.check(params):
         col.add(("nodes", idx, "params", field_), spec.name, f"params.{field_}", message)
     return params
 
 
-def _check_arity(col: _Collector, idx: int, spec: NodeSpec, cls: type[Node]) -> None:
+def _check_arity(col: ProblemCollector, idx: int, spec: NodeSpec, cls: type[Node]) -> None:
     path = ("nodes", idx)
     if cls.is_source() and spec.inputs:
         col.add((*path, "inputs"), spec.name, "inputs", f"{spec.type} is a source and takes no inputs")
@@ -122,94 +93,9 @@ def _check_arity(col: _Collector, idx: int, spec: NodeSpec, cls: type[Node]) -> 
         )
 
 
-def _find_cycles(nodes: list[NodeSpec], writers: dict[str, str]) -> list[list[str]]:
-    """Every cycle's nodes (one list per strongly connected component), in graph order."""
-    succ: dict[str, list[str]] = defaultdict(list)
-    for node in nodes:
-        for buf in node.inputs:
-            if buf in writers:
-                succ[writers[buf]].append(node.name)
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    cycles: list[list[str]] = []
-
-    def strongconnect(name: str) -> None:  # Tarjan; graphs are small, recursion is fine
-        index[name] = low[name] = len(index)
-        stack.append(name)
-        on_stack.add(name)
-        for nxt in succ[name]:
-            if nxt not in index:
-                strongconnect(nxt)
-                low[name] = min(low[name], low[nxt])
-            elif nxt in on_stack:
-                low[name] = min(low[name], index[nxt])
-        if low[name] == index[name]:
-            members = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                members.append(member)
-                if member == name:
-                    break
-            if len(members) > 1 or name in succ[name]:
-                order = [n.name for n in nodes]
-                cycles.append(sorted(members, key=order.index))
-
-    for node in nodes:
-        if node.name not in index:
-            strongconnect(node.name)
-    return cycles
-
-
-def _check_wiring(col: _Collector, nodes: list[tuple[int, NodeSpec]], spec_buffers: dict[str, Any]) -> dict[str, str]:
-    names = Counter(n.name for _, n in nodes)
-    for idx, node in nodes:
-        if names[node.name] > 1:
-            col.add(("nodes", idx, "name"), node.name, "name", "duplicate node name")
-    writers: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for idx, node in nodes:
-        for buf in node.outputs:
-            writers[buf].append((idx, node.name))
-        for buf, count in Counter(node.inputs).items():
-            if count > 1:
-                col.add(("nodes", idx, "inputs"), node.name, "inputs", f"buffer {buf!r} listed twice")
-    for buf, ws in writers.items():
-        if len(ws) > 1:
-            who = ", ".join(repr(name) for _, name in ws)
-            for idx, name in ws:
-                col.add(
-                    ("nodes", idx, "outputs"),
-                    name,
-                    "outputs",
-                    f"buffer {buf!r} is written by {len(ws)} nodes ({who}); a buffer has one writer",
-                )
-    read = set()
-    for idx, node in nodes:
-        for buf in node.inputs:
-            read.add(buf)
-            if buf not in writers:
-                close = difflib.get_close_matches(buf, list(writers), n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                col.add(
-                    ("nodes", idx, "inputs"), node.name, "inputs", f"buffer {buf!r} is read but no node writes it{hint}"
-                )
-    for buf in spec_buffers:
-        if buf not in writers and buf not in read:
-            col.add(("buffers", buf), "", f"buffers.{buf}", "buffer is configured but no node uses it")
-    single = {buf: ws[0][1] for buf, ws in writers.items()}
-    unique = list({n.name: n for _, n in nodes}.values())
-    for cycle in _find_cycles(unique, single):
-        idx = next(i for i, n in nodes if n.name == cycle[0])
-        loop = " -> ".join([*cycle, cycle[0]])
-        col.add(("nodes", idx, "inputs"), cycle[0], "inputs", f"cycle: {loop} (graphs must be acyclic)")
-    return single
-
-
 def validate_data(data: Any, smap: SourceMap, overrides: Sequence[str] = ()) -> ValidGraph:
     """Validate already-loaded graph data; see :func:`load_graph`."""
-    col = _Collector(smap)
+    col = ProblemCollector(smap)
     if not isinstance(data, dict):
         col.add((), "", "", "a graph file must be a mapping with a 'nodes' list")
         raise GraphError(col.problems)
@@ -267,7 +153,7 @@ def validate_data(data: Any, smap: SourceMap, overrides: Sequence[str] = ()) -> 
         if checked is not None:
             params[node.name] = checked
 
-    writers = _check_wiring(col, nodes, data.get("buffers") or {} if isinstance(data.get("buffers"), dict) else {})
+    writers = check_wiring(col, nodes, data.get("buffers") or {} if isinstance(data.get("buffers"), dict) else {})
     if col.problems:
         raise GraphError(col.problems)
     spec = GraphSpec.model_validate(data)

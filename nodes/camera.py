@@ -1,8 +1,8 @@
 """The Camera source: webcams, video files, image folders and phone/IP streams (MJPEG, RTSP).
 
-Parsing the ``source`` lives in :mod:`flowpose.nodes.camera_target`, opening and reading in
-:mod:`flowpose.nodes.camera_capture`; this module is the node: pacing, end of stream and
-reconnecting live streams.
+Parsing the ``source`` lives in :mod:`flowpose.nodes.camera_target`, opening in
+:mod:`flowpose.nodes.camera_open`, reading in :mod:`flowpose.nodes.camera_capture`; this
+module is the node: pacing, end of stream and reconnecting live streams.
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+from flowpose.nodes.camera_capture import Capture, CaptureError, OpenSettings
+from flowpose.nodes.camera_open import open_capture
+from flowpose.nodes.camera_target import CaptureTarget, missing_input, parse_source
 from pydantic import Field, field_validator
 
 from flowpose.frame import Frame
 from flowpose.node import NodeParams, Source
-from flowpose.nodes.camera_capture import Capture, CaptureError, OpenSettings, open_capture
-from flowpose.nodes.camera_target import CaptureTarget, missing_input, parse_source
 
 
 class Camera(Source):

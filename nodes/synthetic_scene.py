@@ -74,7 +74,7 @@ class SyntheticScene(Source):
         width: int = Field(640, ge=16, le=8192, description="Frame width in pixels.")
         height: int = Field(480, ge=16, le=8192, description="Frame height in pixels.")
         seed: int = Field(0, ge=0, description="Seed of everything random; equal seeds give identical frames.")
-        fps: float = Field(30.0, gt=0, le=1000, description="Frame rate: scene time per frame, and the pace when paced.")
+        fps: float = Field(30.0, gt=0, le=1000, description="Frame rate: scene time per frame, and the pace.")
         count: int = Field(0, ge=0, description="Frames to produce, then end-of-stream; 0 = endless.")
         live: bool = Field(
             True,

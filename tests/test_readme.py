@@ -54,7 +54,7 @@ def test_example_graph_in_readme_validates(tmp_path: Path) -> None:
 def test_validate_example_output_matches_the_tool(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     demo = (ROOT / "graphs" / "demo.yaml").read_text()
-    broken.write_text(demo.replace("type: PassThrough", "type: PassThru").replace("every: 30", "evry: 30"))
+    broken.write_text(demo.replace("type: Visualizer", "type: Visualiser").replace("emit_instances:", "emit_instance:"))
     res = subprocess.run(
         [sys.executable, "-m", "flowpose.cli.main", "validate", "broken.yaml", "--set", "camera.fps=fast"],
         capture_output=True,

@@ -1,0 +1,97 @@
+"""Checks of how nodes are wired: names, buffers (one writer, something writes what is read), cycles."""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter, defaultdict
+from typing import Any
+
+from flowpose.problems import ProblemCollector
+from flowpose.spec import NodeSpec
+
+
+def _find_cycles(nodes: list[NodeSpec], writers: dict[str, str]) -> list[list[str]]:
+    """Every cycle's nodes (one list per strongly connected component), in graph order."""
+    succ: dict[str, list[str]] = defaultdict(list)
+    for node in nodes:
+        for buf in node.inputs:
+            if buf in writers:
+                succ[writers[buf]].append(node.name)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def strongconnect(name: str) -> None:  # Tarjan; graphs are small, recursion is fine
+        index[name] = low[name] = len(index)
+        stack.append(name)
+        on_stack.add(name)
+        for nxt in succ[name]:
+            if nxt not in index:
+                strongconnect(nxt)
+                low[name] = min(low[name], low[nxt])
+            elif nxt in on_stack:
+                low[name] = min(low[name], index[nxt])
+        if low[name] == index[name]:
+            members = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                members.append(member)
+                if member == name:
+                    break
+            if len(members) > 1 or name in succ[name]:
+                order = [n.name for n in nodes]
+                cycles.append(sorted(members, key=order.index))
+
+    for node in nodes:
+        if node.name not in index:
+            strongconnect(node.name)
+    return cycles
+
+
+def check_wiring(
+    col: ProblemCollector, nodes: list[tuple[int, NodeSpec]], spec_buffers: dict[str, Any]
+) -> dict[str, str]:
+    names = Counter(n.name for _, n in nodes)
+    for idx, node in nodes:
+        if names[node.name] > 1:
+            col.add(("nodes", idx, "name"), node.name, "name", "duplicate node name")
+    writers: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for idx, node in nodes:
+        for buf in node.outputs:
+            writers[buf].append((idx, node.name))
+        for buf, count in Counter(node.inputs).items():
+            if count > 1:
+                col.add(("nodes", idx, "inputs"), node.name, "inputs", f"buffer {buf!r} listed twice")
+    for buf, ws in writers.items():
+        if len(ws) > 1:
+            who = ", ".join(repr(name) for _, name in ws)
+            for idx, name in ws:
+                col.add(
+                    ("nodes", idx, "outputs"),
+                    name,
+                    "outputs",
+                    f"buffer {buf!r} is written by {len(ws)} nodes ({who}); a buffer has one writer",
+                )
+    read = set()
+    for idx, node in nodes:
+        for buf in node.inputs:
+            read.add(buf)
+            if buf not in writers:
+                close = difflib.get_close_matches(buf, list(writers), n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                col.add(
+                    ("nodes", idx, "inputs"), node.name, "inputs", f"buffer {buf!r} is read but no node writes it{hint}"
+                )
+    for buf in spec_buffers:
+        if buf not in writers and buf not in read:
+            col.add(("buffers", buf), "", f"buffers.{buf}", "buffer is configured but no node uses it")
+    single = {buf: ws[0][1] for buf, ws in writers.items()}
+    unique = list({n.name: n for _, n in nodes}.values())
+    for cycle in _find_cycles(unique, single):
+        idx = next(i for i, n in nodes if n.name == cycle[0])
+        loop = " -> ".join([*cycle, cycle[0]])
+        col.add(("nodes", idx, "inputs"), cycle[0], "inputs", f"cycle: {loop} (graphs must be acyclic)")
+    return single
