@@ -8,7 +8,8 @@ module is the node: pacing, end of stream and reconnecting live streams.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from flowpose.nodes.camera_capture import Capture, CaptureError, OpenSettings
 from flowpose.nodes.camera_open import open_capture
@@ -84,7 +85,7 @@ class Camera(Source):
         problem = missing_input(parse_source(params.source))
         return [("source", problem)] if problem else []
 
-    def __init__(self, name: str, params: NodeParams | dict | None = None) -> None:
+    def __init__(self, name: str, params: NodeParams | Mapping[str, Any] | None = None) -> None:
         super().__init__(name, params)
         self._target: CaptureTarget = parse_source(self.params.source)
         self._capture: Capture | None = None
@@ -162,11 +163,10 @@ class Camera(Source):
         what = self._target.describe()
         if self._capture is not None:
             self._capture.release()
-        delay, attempt, last_error = p.reconnect_delay, 0, "no frame"
+        delay, attempt, last_error = p.reconnect_delay, 0, ""
+        self.log.warning("%s dropped after %d frames; reconnecting in %.1f s", what, count, delay)
         while p.reconnect_attempts == 0 or attempt < p.reconnect_attempts:
             attempt += 1
-            self.log.warning("%s dropped after %d frames (%s); reconnect %d in %.1f s", what, count, last_error,
-                             attempt, delay)  # fmt: skip
             if not self.pause(delay):
                 return False
             try:
@@ -174,6 +174,8 @@ class Camera(Source):
             except CaptureError as exc:
                 last_error = str(exc)
                 delay = min(delay * 2, p.reconnect_max_delay)
+                if p.reconnect_attempts == 0 or attempt < p.reconnect_attempts:
+                    self.log.warning("reconnect %d failed: %s; next try in %.1f s", attempt, last_error, delay)
                 continue
             self.counters["reconnects"] += 1
             self.log.info("%s is back after %d attempt(s)", what, attempt)

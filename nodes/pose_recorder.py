@@ -155,7 +155,7 @@ class PoseRecorder(Node):
         self.coco_path = Path(self.params.coco_path).expanduser() if self.params.coco_path else self._default_coco()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Unbuffered: each line goes to the OS in one write() as soon as it is made.
-        self._file = open(self.path, "wb", buffering=0)  # noqa: SIM115 - closed in close()
+        self._file = open(self.path, "wb", buffering=0)  # noqa: SIM115 (closed in close())
         self.frames_written = 0
 
     def _default_coco(self) -> Path:

@@ -61,7 +61,7 @@ class Publisher(Node):
         self._sources.add(frame.source)
         return None
 
-    def _send(self, parts: list, copy: bool) -> None:
+    def _send(self, parts: list[bytes | memoryview], copy: bool) -> None:
         try:
             # Small headers are cheaper copied; the image part goes zero-copy.
             self._socket.send_multipart(parts, flags=zmq.NOBLOCK, copy=copy)

@@ -25,8 +25,21 @@ from pydantic import Field
 from flowpose.frame import Frame
 from flowpose.node import Node, NodeParams
 
+#: Media-time keys sources put in ``frame.meta`` (Camera on a file, SyntheticScene), with their
+#: unit in seconds. A file read faster than real time has capture times far apart from its own
+#: timeline; its media time gives the true rate.
+MEDIA_TIME_KEYS = {"media_time_s": 1.0, "pos_ms": 1e-3, "scene_time_s": 1.0}
 DEFAULT_FPS = 30.0  # when fewer than two frames (or identical timestamps) leave nothing to measure
 MIN_FPS, MAX_FPS = 0.5, 240.0  # a file read as fast as possible would "measure" thousands of fps
+
+
+def media_time(meta: dict) -> float | None:
+    """The frame's position on its media timeline in seconds, if its source gives one."""
+    for key, unit in MEDIA_TIME_KEYS.items():
+        value = meta.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value) * unit
+    return None
 
 
 class VideoRecorder(Node):
@@ -59,6 +72,7 @@ class VideoRecorder(Node):
         self.final_path.parent.mkdir(parents=True, exist_ok=True)
         self._pending: list[np.ndarray] = []
         self._stamps: list[int] = []
+        self._media_times: list[float | None] = []
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None
         self.written = 0
@@ -71,21 +85,26 @@ class VideoRecorder(Node):
             return None
         self._pending.append(image)
         self._stamps.append(frame.capture_ns)
+        self._media_times.append(media_time(frame.meta))
         if self.params.fps > 0 or len(self._pending) >= self.params.measure_frames:
             self._open_and_flush()
         return None
 
     def measured_fps(self) -> float:
-        """Frames per second of the buffered frames' capture times, clamped to a sane range.
+        """Frames per second of the buffered frames, clamped to a sane range.
 
-        The mean rate over the span (not the median gap) is what keeps the video's duration
-        equal to the real one when upstream dropped frames.
+        Measured on the media timeline when every frame has one (see :data:`MEDIA_TIME_KEYS`),
+        else on the capture times. The mean rate over the span (not the median gap) keeps the
+        video's duration equal to the real one when upstream dropped frames.
         """
-        span_ns = max(self._stamps) - min(self._stamps) if len(self._stamps) >= 2 else 0
+        times = [t * 1e9 for t in self._media_times if t is not None]
+        if len(times) != len(self._stamps):
+            times = [float(t) for t in self._stamps]
+        span_ns = max(times) - min(times) if len(times) >= 2 else 0
         if span_ns <= 0:
             self.log.info("not enough frames to measure the rate; writing at %.0f fps", DEFAULT_FPS)
             return DEFAULT_FPS
-        fps = (len(self._stamps) - 1) * 1e9 / span_ns
+        fps = (len(times) - 1) * 1e9 / span_ns
         clamped = min(max(fps, MIN_FPS), MAX_FPS)
         if clamped != fps:
             self.log.warning("measured %.1f fps is implausible for a video; writing at %.1f fps", fps, clamped)
