@@ -75,3 +75,11 @@ def test_commands_in_readme_exist() -> None:
     commands = set(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
     used = set(re.findall(r"`flowpose (\w+)", README))
     assert used <= commands, used - commands
+
+
+def test_subscriber_example_is_the_tested_one() -> None:
+    """tests/nodes/test_publisher.py runs the snippet in docs/nodes.md; the README shows the same."""
+    readme = next(b for b in code_blocks("python") if "zmq.SUB" in b)
+    nodes_doc = (ROOT / "docs" / "nodes.md").read_text()
+    assert readme.strip() in nodes_doc
+    assert len(readme.strip().splitlines()) <= 16
