@@ -76,9 +76,7 @@ def make_frame(width: int, height: int) -> Frame:
     """A frame with a random image and two 17-keypoint instances (a typical pose result)."""
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
-    people = tuple(
-        Instance([10, 20, 200, 400], 0.9, "person", i, rng.random((17, 2)) * 100) for i in range(2)
-    )
+    people = tuple(Instance([10, 20, 200, 400], 0.9, "person", i, rng.random((17, 2)) * 100) for i in range(2))
     return Frame(frame_id=1, capture_ns=time.time_ns(), source="bench", image=image, instances=people)
 
 
@@ -226,9 +224,7 @@ def main() -> None:
             if args.stream:
                 for hwm in (2, 1000):
                     fps = bench_stream(frame, hwm, args.stream, directory)
-                    rows.append(
-                        (size, f"stream ipc HWM={hwm}: {fps:.0f} frames/s", 1e3 / fps, float("nan"), 0.0)
-                    )
+                    rows.append((size, f"stream ipc HWM={hwm}: {fps:.0f} frames/s", 1e3 / fps, float("nan"), 0.0))
 
     # The table is the script's output, hence print rather than logging.
     print(f"\n{'size':<10} {'variant':<42} {'median ms':>10} {'p95 ms':>9} {'x memcpy':>9}")

@@ -11,13 +11,13 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from flowpose.nodes.camera_capture import Capture, CaptureError, OpenSettings
-from flowpose.nodes.camera_open import open_capture
-from flowpose.nodes.camera_target import CaptureTarget, missing_input, parse_source
 from pydantic import Field, field_validator
 
 from flowpose.frame import Frame
 from flowpose.node import NodeParams, Source
+from flowpose.nodes.camera_capture import Capture, CaptureError, OpenSettings
+from flowpose.nodes.camera_open import open_capture
+from flowpose.nodes.camera_target import CaptureTarget, missing_input, parse_source
 
 
 class Camera(Source):

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import cv2
+
 from flowpose.nodes.camera_capture import Capture, CaptureError, ImageSequence, OpenSettings, VideoCapture
 from flowpose.nodes.camera_target import CaptureTarget, list_images, missing_input, probe_address
 

@@ -16,11 +16,11 @@ import os
 import sys
 
 import cv2
-from flowpose.nodes.visualizer import LAYER_KEYS, LAYER_TOGGLES
 from pydantic import Field
 
 from flowpose.frame import Frame
 from flowpose.node import Node, NodeParams, StopGraph
+from flowpose.nodes.visualizer import LAYER_KEYS, LAYER_TOGGLES
 
 QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})  # 27 = Esc
 NO_KEY = -1

@@ -14,12 +14,12 @@ import threading
 import time
 
 import numpy as np
-from flowpose.nodes import drawing
 from pydantic import Field
 
 from flowpose.frame import Frame, Instance
 from flowpose.meta import KeypointLayout, load_layout
 from flowpose.node import Node, NodeParams
+from flowpose.nodes import drawing
 
 LAYERS = ("boxes", "labels", "skeleton", "keypoints", "overlay")
 #: Display key -> layer it flips.

@@ -61,9 +61,7 @@ class KeypointLayout:
         norm = {
             "keypoint_names": tuple(str(n) for n in self.keypoint_names),
             "skeleton": tuple((int(a), int(b)) for a, b in self.skeleton),
-            "keypoint_colors": tuple(
-                _color(c, f"keypoint_colors[{i}]") for i, c in enumerate(self.keypoint_colors)
-            ),
+            "keypoint_colors": tuple(_color(c, f"keypoint_colors[{i}]") for i, c in enumerate(self.keypoint_colors)),
             "link_colors": tuple(_color(c, f"link_colors[{i}]") for i, c in enumerate(self.link_colors)),
             "flip_pairs": tuple((int(a), int(b)) for a, b in self.flip_pairs),
             "sigmas": tuple(float(s) for s in self.sigmas),

@@ -62,9 +62,7 @@ def load_layout(name_or_path: str | Path) -> KeypointLayout:
 def _load_builtin(name: str) -> KeypointLayout:
     known = available_layouts()
     if name not in known:
-        raise ValueError(
-            f"unknown keypoint layout {name!r}; built-in layouts: {known} (or give a .yaml path)"
-        )
+        raise ValueError(f"unknown keypoint layout {name!r}; built-in layouts: {known} (or give a .yaml path)")
     resource = importlib.resources.files(_DATA_PACKAGE).joinpath(_DATA_DIR, f"{name}.yaml")
     layout = _parse_yaml(resource.read_text(encoding="utf-8"), source=f"built-in layout {name!r}")
     if layout.name != name:
@@ -141,9 +139,7 @@ def layout_from_dict(data: Any, source: str = "<dict>") -> KeypointLayout:
     for i, link in enumerate(data.get("skeleton") or []):
         where = f"{source}: skeleton[{i}]"
         pair, color = (
-            (link.get("link"), link.get("color", (0, 255, 0)))
-            if isinstance(link, Mapping)
-            else (link, (0, 255, 0))
+            (link.get("link"), link.get("color", (0, 255, 0))) if isinstance(link, Mapping) else (link, (0, 255, 0))
         )
         skeleton.append(tuple(index(r, where) for r in _pair(pair, where)))
         link_colors.append(color)

@@ -32,17 +32,13 @@ def make_background(rng: np.random.Generator, width: int, height: int) -> np.nda
     yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
     ramp = (xx / sw * math.cos(angle) + yy / sh * math.sin(angle) + 1.0) / 2.0
     c0, c1 = np.array(_color(rng), np.float32), np.array(_color(rng), np.float32)
-    small = (
-        c0 + (c1 - c0) * ramp[..., None] + rng.normal(0.0, rng.uniform(5, 35), (sh, sw, 3)).astype(np.float32)
-    )
+    small = c0 + (c1 - c0) * ramp[..., None] + rng.normal(0.0, rng.uniform(5, 35), (sh, sw, 3)).astype(np.float32)
     if rng.random() < 0.6:
         horizon = int(sh * rng.uniform(0.25, 0.6))
         ground = np.array(_color(rng, 20, 200), np.float32)
         fade = np.linspace(0.7, 1.1, sh - horizon, dtype=np.float32)[:, None, None]
         small[horizon:] = ground * fade + rng.normal(0.0, 8.0, (sh - horizon, sw, 3)).astype(np.float32)
-    image = cv2.resize(np.clip(small, 0, 255), (width, height), interpolation=cv2.INTER_CUBIC).astype(
-        np.uint8
-    )
+    image = cv2.resize(np.clip(small, 0, 255), (width, height), interpolation=cv2.INTER_CUBIC).astype(np.uint8)
     for _ in range(int(rng.integers(2, 14))):
         _clutter(rng, image)
     if rng.random() < 0.5:
@@ -91,9 +87,7 @@ def make_occluder(rng: np.random.Generator, width: int, height: int) -> Occluder
         pts = corners @ rot.T + (cx, cy)
     else:
         axes = (int(rng.uniform(0.05, 0.18) * s), int(rng.uniform(0.04, 0.12) * s))
-        pts = cv2.ellipse2Poly((int(cx), int(cy)), axes, int(rng.integers(0, 180)), 0, 360, 12).astype(
-            np.float64
-        )
+        pts = cv2.ellipse2Poly((int(cx), int(cy)), axes, int(rng.integers(0, 180)), 0, 360, 12).astype(np.float64)
     return Occluder(pts.astype(np.float32), _color(rng, 10, 220))
 
 

@@ -52,21 +52,15 @@ class SceneConfig:
         for name in ("num_people", "num_animals", "num_occluders"):
             lo, hi = getattr(self, name)
             if not 0 <= lo <= hi:
-                raise ValueError(
-                    f"SceneConfig.{name} must be (min, max) with 0 <= min <= max, got {(lo, hi)}"
-                )
+                raise ValueError(f"SceneConfig.{name} must be (min, max) with 0 <= min <= max, got {(lo, hi)}")
         if self.num_people[1] + self.num_animals[1] == 0:
             raise ValueError("SceneConfig: num_people and num_animals allow no figure at all")
         unknown = sorted(set(self.species) - set(SPECIES))
         if unknown or (self.num_animals[1] > 0 and not self.species):
-            raise ValueError(
-                f"SceneConfig.species: unknown {unknown or 'empty list'}; known: {sorted(SPECIES)}"
-            )
+            raise ValueError(f"SceneConfig.species: unknown {unknown or 'empty list'}; known: {sorted(SPECIES)}")
         far, near = self.person_height
         if not 0 < far <= near:
-            raise ValueError(
-                f"SceneConfig.person_height must be (far, near) with 0 < far <= near, got {(far, near)}"
-            )
+            raise ValueError(f"SceneConfig.person_height must be (far, near) with 0 < far <= near, got {(far, near)}")
         if self.motion_speed < 0 or self.max_roll_deg < 0 or self.lighting < 0:
             raise ValueError("SceneConfig: motion_speed, max_roll_deg and lighting must be >= 0")
         if self.num_frames is not None and self.num_frames < 0:

@@ -96,9 +96,7 @@ class Motion:
         self.yaw += self.yaw_rate * dt
         px, _ = stage.at(self.depth)
         self.x += self.speed * px * math.sin(self.yaw) * dt
-        self.depth = float(
-            np.clip(self.depth - self.speed * math.cos(self.yaw) * dt / _DEPTH_SPAN, -0.1, 1.1)
-        )
+        self.depth = float(np.clip(self.depth - self.speed * math.cos(self.yaw) * dt / _DEPTH_SPAN, -0.1, 1.1))
         self.phase += 2 * math.pi * self.speed * dt / (model.stride * body_unit(model))
         self.roll += -0.5 * self.roll * dt + rng.normal(0.0, 0.6 * max_roll * math.sqrt(dt))
         self.roll = float(np.clip(self.roll, -max_roll, max_roll))

@@ -118,9 +118,7 @@ def quadruped_parts(
             (j["body_front"], j["body_back"]),
             (sp.body_radius * g, sp.body_radius * g * 0.93),
             coat,
-            owners=tuple(
-                k(n) for n in ("Neck", "Root of tail", "L_Shoulder", "R_Shoulder", "L_Hip", "R_Hip")
-            ),
+            owners=tuple(k(n) for n in ("Neck", "Root of tail", "L_Shoulder", "R_Shoulder", "L_Hip", "R_Hip")),
             textured=True,
         ),
         Part(
@@ -156,9 +154,7 @@ def quadruped_parts(
     ]
     for side in ("L", "R"):
         s = side.lower()
-        parts.append(
-            Part((j[f"ear_{s}_a"], j[f"ear_{s}_tip"], j[f"ear_{s}_b"]), color=dark, depth_bias=-0.03)
-        )
+        parts.append(Part((j[f"ear_{s}_a"], j[f"ear_{s}_tip"], j[f"ear_{s}_b"]), color=dark, depth_bias=-0.03))
         parts.append(
             Part(
                 (j[f"{side}_Eye"],) * 2,

@@ -124,9 +124,7 @@ class QuadrupedFigure:
         tel = sp.tail_elevation + o[11]
         root = p["Root of tail"]
         p["tail_mid"] = _tail(root, 0.5 * sp.tail, tel, wag)
-        p["tail_tip"] = _tail(
-            p["tail_mid"], 0.5 * sp.tail, tel - (0.6 if sp.label == "cat" else 0.3), 1.5 * wag
-        )
+        p["tail_tip"] = _tail(p["tail_mid"], 0.5 * sp.tail, tel - (0.6 if sp.label == "cat" else 0.3), 1.5 * wag)
         joints = np.zeros((len(self._j), 3))
         ct, st = math.cos(o[13]), math.sin(o[13])
         for name, (pl, pu, pf) in p.items():
@@ -143,9 +141,7 @@ class QuadrupedFigure:
         return joints, normals
 
 
-def _tail(
-    start: tuple[float, float, float], length: float, elevation: float, wag: float
-) -> tuple[float, float, float]:
+def _tail(start: tuple[float, float, float], length: float, elevation: float, wag: float) -> tuple[float, float, float]:
     """Tail segment end: backwards, raised by ``elevation``, swung sideways by ``wag``."""
     ce = math.cos(elevation)
     return (start[0] + length * ce * math.sin(wag), start[1] + length * math.sin(elevation),

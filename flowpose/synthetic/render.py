@@ -171,9 +171,7 @@ def _truth(ids: np.ndarray, fig: PosedFigure, base: int, roi: tuple[int, int, in
     rows, cols = np.flatnonzero(mine.any(axis=1)), np.flatnonzero(mine.any(axis=0))
     bbox = None
     if rows.size:
-        bbox = np.array(
-            [x0 + cols[0] - 0.5, y0 + rows[0] - 0.5, x0 + cols[-1] + 0.5, y0 + rows[-1] + 0.5], np.float32
-        )
+        bbox = np.array([x0 + cols[0] - 0.5, y0 + rows[0] - 0.5, x0 + cols[-1] + 0.5, y0 + rows[-1] + 0.5], np.float32)
     kpts = fig.points[fig.keypoint_joints].astype(np.float32)
     xi, yi = np.floor(kpts[:, 0] + 0.5).astype(int), np.floor(kpts[:, 1] + 0.5).astype(int)
     inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)

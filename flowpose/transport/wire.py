@@ -139,9 +139,7 @@ def decode(parts: Sequence[Any], *, max_header_bytes: int = DEFAULT_MAX_HEADER_B
         raise WireError("schema", f"header must be a map, got {type(header).__name__}")
     version = header.get("v")
     if type(version) is not int or version != FORMAT_VERSION:  # not 1.0, not True
-        raise WireError(
-            "version", f"unknown wire format version {version!r} (this code reads {FORMAT_VERSION})"
-        )
+        raise WireError("version", f"unknown wire format version {version!r} (this code reads {FORMAT_VERSION})")
     kind = header.get("kind")
     if kind == "eos":
         if len(views) != 1:
@@ -198,9 +196,7 @@ def _byte_view(part: Any, index: int) -> memoryview:
             raise TypeError("not contiguous")
         return view if view.format == "B" and view.ndim == 1 else view.cast("B")
     except (TypeError, ValueError) as exc:
-        raise WireError(
-            "parts", f"part {index} is not a contiguous byte buffer ({type(part).__name__})"
-        ) from exc
+        raise WireError("parts", f"part {index} is not a contiguous byte buffer ({type(part).__name__})") from exc
 
 
 def _image_from_wire(desc: Any, image_views: list[memoryview]) -> np.ndarray:

@@ -104,9 +104,7 @@ def check_shape(shape: Any, where: str, ndims: tuple[int, ...]) -> tuple[int, ..
     """Return ``shape`` as a tuple if it is a list of ``ndims`` ints in ``[0, MAX_DIM]``."""
     shape = expect(shape, list, where)
     if len(shape) not in ndims:
-        raise WireError(
-            "schema", f"{where} must have {' or '.join(map(str, ndims))} dimensions, got {len(shape)}"
-        )
+        raise WireError("schema", f"{where} must have {' or '.join(map(str, ndims))} dimensions, got {len(shape)}")
     for size in shape:
         if not (isinstance(size, int) and not isinstance(size, bool) and 0 <= size <= MAX_DIM):
             raise WireError("schema", f"{where} must hold ints in [0, {MAX_DIM}], got {shape!r:.80}")
@@ -159,9 +157,7 @@ def instance_from_wire(item: Any, where: str) -> Instance:
     if item.get("keypoints") is not None:
         keypoints = array_from_wire(item["keypoints"], f"{where}.keypoints", ndims=(2,))
         if keypoints.shape[1] != 2:
-            raise WireError(
-                "schema", f"{where}.keypoints must have shape [K, 2], got {list(keypoints.shape)}"
-            )
+            raise WireError("schema", f"{where}.keypoints must have shape [K, 2], got {list(keypoints.shape)}")
         if item.get("keypoint_scores") is not None:
             kpt_scores = array_from_wire(item["keypoint_scores"], f"{where}.keypoint_scores", ndims=(1,))
             if kpt_scores.shape != (len(keypoints),):
@@ -227,9 +223,7 @@ def check_plain(value: Any, where: str, *, allow_tuples: bool) -> None:
         elif isinstance(item, dict):
             for key, child in item.items():
                 if not isinstance(key, str):
-                    raise WireError(
-                        "schema", f"{path}: keys must be str, got {type(key).__name__} {key!r:.40}"
-                    )
+                    raise WireError("schema", f"{path}: keys must be str, got {type(key).__name__} {key!r:.40}")
                 stack.append((child, f"{path}[{key!r}]", depth + 1))
         else:
             raise WireError("schema", f"{path}: {_why_not_plain(item)}")

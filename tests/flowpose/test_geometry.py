@@ -101,9 +101,7 @@ def _mmpose_style_matrix(center, scale, rot_deg, out_size):
 
 
 @pytest.mark.parametrize("rot", [0.0, 30.0, -90.0, 137.0])
-@pytest.mark.parametrize(
-    ("center", "scale", "out"), [((100, 50), (150, 200), (192, 256)), ((7, 9), (4, 4), (8, 8))]
-)
+@pytest.mark.parametrize(("center", "scale", "out"), [((100, 50), (150, 200), (192, 256)), ((7, 9), (4, 4), (8, 8))])
 def test_warp_matrix_matches_three_point_construction(center, scale, out, rot):
     scale = fix_aspect_ratio(scale, out[0] / out[1])
     expected = _mmpose_style_matrix(np.array(center, float), scale, rot, out)

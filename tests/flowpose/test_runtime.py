@@ -6,7 +6,6 @@ import textwrap
 import threading
 
 import testnodes
-
 from flowpose.runtime import GraphRunner, RunResult
 from flowpose.validate import validate_text
 

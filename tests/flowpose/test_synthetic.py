@@ -55,9 +55,7 @@ def test_different_seeds_differ() -> None:
     a = _frames(dataclasses.replace(SMALL, seed=1), 1)[0]
     b = _frames(dataclasses.replace(SMALL, seed=2), 1)[0]
     assert a.image.tobytes() != b.image.tobytes()
-    assert not _same(
-        render_sample(np.random.default_rng(1), SMALL), render_sample(np.random.default_rng(2), SMALL)
-    )
+    assert not _same(render_sample(np.random.default_rng(1), SMALL), render_sample(np.random.default_rng(2), SMALL))
 
 
 def _check_frame(frame: SceneFrame, config: SceneConfig) -> None:
@@ -73,9 +71,7 @@ def _check_frame(frame: SceneFrame, config: SceneConfig) -> None:
         assert -0.5 <= x1 < x2 <= w - 0.5 and -0.5 <= y1 < y2 <= h - 0.5
         x, y, v = obj.keypoints[:, 0], obj.keypoints[:, 1], obj.visibility
         inside = (x >= -0.5) & (x < w - 0.5) & (y >= -0.5) & (y < h - 0.5)
-        np.testing.assert_array_equal(
-            v > 0, inside, err_msg="visibility 0 exactly for points outside the image"
-        )
+        np.testing.assert_array_equal(v > 0, inside, err_msg="visibility 0 exactly for points outside the image")
         seen = v == 2
         assert ((x[seen] >= x1) & (x[seen] <= x2) & (y[seen] >= y1) & (y[seen] <= y2)).all(), (
             "bbox misses a visible point"
@@ -165,9 +161,7 @@ def test_motion_is_smooth_and_identities_stable() -> None:
             old = before[obj.track_id]
             assert old.label == obj.label
             step = np.linalg.norm(obj.keypoints - old.keypoints, axis=1).max()
-            assert step < 0.05 * config.width, (
-                f"track {obj.track_id} jumped {step:.1f} px at frame {cur.index}"
-            )
+            assert step < 0.05 * config.width, f"track {obj.track_id} jumped {step:.1f} px at frame {cur.index}"
     assert frames[-1].timestamp_s == pytest.approx(59 / config.fps)
     moved = np.linalg.norm(frames[-1].objects[0].keypoints - frames[0].objects[0].keypoints, axis=1).max()
     assert moved > 1.0, "figures should move"

@@ -32,9 +32,7 @@ from flowpose.transport import (
 RNG = np.random.default_rng(0)
 
 
-def make_image(
-    height: int = 48, width: int = 64, channels: int | None = 3, dtype: Any = np.uint8
-) -> np.ndarray:
+def make_image(height: int = 48, width: int = 64, channels: int | None = 3, dtype: Any = np.uint8) -> np.ndarray:
     shape = (height, width) if channels is None else (height, width, channels)
     return (RNG.random(shape) * 255).astype(dtype)
 
@@ -98,9 +96,7 @@ def repacked(frame: Frame, mutate: Callable[[dict], Any], *, image_part: Any = N
 
 ROUND_TRIPS = {
     "no instances": make_frame(),
-    "several instances": make_frame(
-        instances=(make_instance(17, 1), make_instance(None), make_instance(5, 2))
-    ),
+    "several instances": make_frame(instances=(make_instance(17, 1), make_instance(None), make_instance(5, 2))),
     "keypoints without explicit scores": make_frame(
         instances=(Instance([0, 0, 5, 5], keypoints=np.zeros((3, 2)), layout="tri"),)
     ),
@@ -268,9 +264,7 @@ BAD_DECODE: dict[str, tuple[str, Callable[[], list[Any]]]] = {
     "absurd dim": ("schema", lambda: repacked(FRAME, _set(("image", "shape"), [2**40, 1, 3]))),
     "placeholder too big": (
         "schema",
-        lambda: repacked(
-            FRAME, _set(("image",), {"dtype": "float64", "shape": [2**20, 2**20, 3], "sent": False})
-        ),
+        lambda: repacked(FRAME, _set(("image",), {"dtype": "float64", "shape": [2**20, 2**20, 3], "sent": False})),
     ),
     "part not contiguous": ("parts", lambda: [GOOD[0], memoryview(np.zeros(20, np.uint8))[::2]]),
     "float dim": ("schema", lambda: repacked(FRAME, _set(("image", "shape"), [48.0, 64, 3]))),
@@ -450,9 +444,7 @@ MSGPACK_VALUES = st.recursive(
     | st.binary(max_size=16)
     | st.sampled_from(["float32", "uint8", "object", "frame", "eos"])
     | st.builds(msgpack.ExtType, st.integers(0, 127), st.binary(max_size=8)),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
     max_leaves=12,
 )
 
@@ -501,9 +493,7 @@ def context() -> Any:
 
 @pytest.mark.parametrize("transport_name", ["ipc", "tcp"])
 @pytest.mark.parametrize("pattern", [(zmq.PUSH, zmq.PULL), (zmq.PAIR, zmq.PAIR)], ids=["push-pull", "pair"])
-def test_frames_cross_a_real_socket(
-    context: Any, tmp_path: Path, transport_name: str, pattern: tuple
-) -> None:
+def test_frames_cross_a_real_socket(context: Any, tmp_path: Path, transport_name: str, pattern: tuple) -> None:
     receiver, sender = context.socket(pattern[1]), context.socket(pattern[0])
     for sock in (receiver, sender):
         sock.linger = 0

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import cv2
 import pytest
+
 import sources_support as support
 from flowpose.nodes.camera import Camera
 from flowpose.nodes.camera_capture import CaptureError
-from sources_support import MjpegServer
-
 from flowpose.problems import GraphError
 from flowpose.runtime import GraphRunner, RunResult
 from flowpose.validate import validate_text
+from sources_support import MjpegServer
 
 LEVELS = [20, 60, 100, 140, 180, 220]
 

@@ -7,10 +7,10 @@ import sys
 import textwrap
 
 import pytest
-from flowpose.nodes.display import Display, display_problem, gui_backend
-from flowpose.nodes.visualizer import LAYER_TOGGLES
 
 from flowpose.node import StopGraph
+from flowpose.nodes.display import Display, display_problem, gui_backend
+from flowpose.nodes.visualizer import LAYER_TOGGLES
 from flowpose.runtime import GraphRunner
 from flowpose.validate import validate_text
 

@@ -7,10 +7,10 @@ import textwrap
 from pathlib import Path
 
 import cv2
-from sources_support import write_video
 
 from flowpose.runtime import GraphRunner
 from flowpose.validate import validate_text
+from sources_support import write_video
 
 
 def test_frames_in_equal_frames_in_mp4_equal_jsonl_lines(tmp_path: Path) -> None:

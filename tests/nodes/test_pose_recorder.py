@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from flowpose.nodes.pose_recorder import PoseRecorder, jsonl_to_coco
-from sinks_support import FIGURE, people_frame
 
 from flowpose.frame import Instance
+from flowpose.nodes.pose_recorder import PoseRecorder, jsonl_to_coco
 from flowpose.runtime import GraphRunner
 from flowpose.validate import validate_text
+from sinks_support import FIGURE, people_frame
 
 
 def record(tmp_path: Path, count: int = 12, extra: str = "") -> Path:

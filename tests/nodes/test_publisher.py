@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zmq
-from flowpose.nodes.publisher import Publisher
-from sinks_support import people_frame
 
 from flowpose.frame import EndOfStream, Frame
+from flowpose.nodes.publisher import Publisher
 from flowpose.runtime import GraphRunner
 from flowpose.transport import decode, is_placeholder_image
 from flowpose.validate import validate_text
+from sinks_support import people_frame
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "nodes.md"
 TIMEOUT_MS = 10_000

@@ -5,10 +5,10 @@ from __future__ import annotations
 import msgpack
 import numpy as np
 import pytest
-import testnodes
-from flowpose.nodes.synthetic_scene import SyntheticScene
 
+import testnodes
 from flowpose.frame import Frame
+from flowpose.nodes.synthetic_scene import SyntheticScene
 from flowpose.problems import GraphError
 from flowpose.runtime import GraphRunner, RunResult
 from flowpose.validate import validate_text

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import cv2
 import pytest
-from flowpose.nodes.video_recorder import VideoRecorder
-from sinks_support import people_frame
 
+from flowpose.nodes.video_recorder import VideoRecorder
 from flowpose.runtime import GraphRunner, RunResult
 from flowpose.validate import validate_text
+from sinks_support import people_frame
 
 
 def run(text: str) -> RunResult:

@@ -7,15 +7,15 @@ import textwrap
 
 import numpy as np
 import pytest
+
 import sinks_support
 import testnodes
-from flowpose.nodes.visualizer import LAYER_TOGGLES, LAYERS, Visualizer
-from sinks_support import people_frame
-
 from flowpose.frame import Frame, Instance
 from flowpose.meta import load_layout
+from flowpose.nodes.visualizer import LAYER_TOGGLES, LAYERS, Visualizer
 from flowpose.runtime import GraphRunner
 from flowpose.validate import validate_text
+from sinks_support import people_frame
 
 BACKGROUND = 64
 ONLY_KEYPOINTS = {"boxes": False, "labels": False, "skeleton": False, "overlay": False}
