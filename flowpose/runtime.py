@@ -16,6 +16,8 @@ from types import FrameType
 
 from flowpose.buffers import LATEST, LOSSLESS, Buffer, Inbox
 from flowpose.node import Node, Source
+from flowpose.runners.group import PROCESS, THREAD, ProcessGroup
+from flowpose.runners.process import ProcessRunner
 from flowpose.runners.thread import ThreadRunner
 from flowpose.runners.worker import NodeFailure, RestartPolicy, Worker
 from flowpose.stats import NodeSnapshot, NodeStats
@@ -62,7 +64,7 @@ def _upstream_sources(graph: ValidGraph, buffer: str) -> set[str]:
 
 
 class GraphRunner:
-    """Runs a :class:`ValidGraph` with its nodes in threads.
+    """Runs a :class:`ValidGraph`, each node in a thread or in its own process (``runner``).
 
     Args:
         graph: A graph that passed validation.
@@ -86,9 +88,15 @@ class GraphRunner:
         self.buffers = {name: self._make_buffer(name) for name in graph.writers}
         self.inboxes: dict[str, Inbox] = {}
         self.stats: dict[str, NodeStats] = {}
-        self.runners: dict[str, ThreadRunner] = {}
+        self.runners: dict[str, ThreadRunner | ProcessRunner] = {}
+        self.kinds = {n.name: n.runner or spec.defaults.runner for n in spec.nodes}
+        self.processes: ProcessGroup | None = None
+        if PROCESS in self.kinds.values():
+            self.processes = ProcessGroup(graph, self.kinds, self.buffers, self.stop_event, self.trace)
         for node in spec.nodes:
             self._add_node(node.name)
+        if self.processes is not None:
+            self.processes.connect(self.inboxes, self.stats)
         self._running = set(self.runners)
         self._started_at = 0.0
 
@@ -105,22 +113,32 @@ class GraphRunner:
     def _add_node(self, name: str) -> None:
         spec, graph = self.graph.spec.node(name), self.graph
         defaults = graph.spec.defaults
-        inbox = None
-        if spec.inputs:
-            inbox = Inbox([self.buffers[b].spec for b in spec.inputs])
-            for i, b in enumerate(spec.inputs):
-                self.buffers[b].subscribe(inbox, i)
-            self.inboxes[name] = inbox
-        runner_kind = spec.runner or defaults.runner
-        stats = NodeStats(name, spec.type, runner_kind, is_sink=not spec.outputs)
-        if inbox is not None:
-            stats.attach_queues(lambda ib=inbox: sum(ib.drops), inbox.depth)
-        self.stats[name] = stats
         restart = RestartPolicy(
             on_failure=(spec.restart or defaults.restart) == "on-failure",
             max_restarts=spec.max_restarts if spec.max_restarts is not None else defaults.max_restarts,
             backoff_s=spec.backoff if spec.backoff is not None else defaults.backoff,
         )
+        if self.kinds[name] == PROCESS:
+            assert self.processes is not None
+            self.stats[name], self.runners[name] = self.processes.make_runner(
+                name, restart, self._on_exit, self._on_failure, self.request_stop
+            )
+            return
+        inbox = None
+        if spec.inputs:
+            inbox = Inbox([self.buffers[b].spec for b in spec.inputs])
+            for i, b in enumerate(spec.inputs):
+                if self.kinds[graph.writers[b]] == THREAD:  # otherwise a link receiver feeds it
+                    self.buffers[b].subscribe(inbox, i)
+            self.inboxes[name] = inbox
+        stats = NodeStats(name, spec.type, THREAD, is_sink=not spec.outputs)
+        if inbox is not None:
+            if self.processes is None:
+                stats.attach_queues(lambda ib=inbox: sum(ib.drops), inbox.depth)
+            else:  # drops on the link queues of remote writers count too
+                group = self.processes
+                stats.attach_queues(lambda ib=inbox, n=name: sum(ib.drops) + group.link_drops(n), inbox.depth)
+        self.stats[name] = stats
         worker = Worker(
             name,
             graph.classes[name],
@@ -160,11 +178,15 @@ class GraphRunner:
         self.stop_event.set()
         for inbox in self.inboxes.values():
             inbox.close()
+        if self.processes is not None:
+            self.processes.stop()
         self._done.set()
 
     def start(self) -> None:
         """Start every node (sinks first, so no early frame finds nobody listening)."""
         self._started_at = time.monotonic()
+        if self.processes is not None:
+            self.processes.start()
         for name in reversed(list(self.runners)):
             self.runners[name].start()
 
@@ -182,6 +204,12 @@ class GraphRunner:
         else:
             for runner in self.runners.values():
                 runner.join()
+        if self.processes is not None:
+            for name in stuck:
+                runner = self.runners[name]
+                if isinstance(runner, ProcessRunner):
+                    runner.kill()  # a process, unlike a thread, can be ended for sure
+            self.processes.close()
         code = self._exit_code if self._exit_code is not None else EXIT_OK
         return RunResult(code, self.failure, self.snapshot(), time.monotonic() - self._started_at, stuck)
 

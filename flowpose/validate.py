@@ -140,15 +140,6 @@ def validate_data(data: Any, smap: SourceMap, overrides: Sequence[str] = ()) -> 
             continue
         classes[node.name] = cls
         _check_arity(col, idx, node, cls)
-        defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
-        runner = node.runner or defaults.get("runner", "thread")
-        if runner != "thread":
-            col.add(
-                ("nodes", idx, "runner"),
-                node.name,
-                "runner",
-                f"runner {runner!r} is not available in this version; use 'thread'",
-            )
         checked = _check_params(col, idx, node, cls, [ov for ov in parsed if ov.node == node.name])
         if checked is not None:
             params[node.name] = checked

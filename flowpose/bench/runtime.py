@@ -8,6 +8,9 @@ A file-like test pattern feeds a chain of pass-through nodes into a recording si
 * Max fps: the source runs unpaced with lossless buffers; frames at the sink per second.
 * Yardstick: the same paced chain built the way MMPose's webcam executor works (each node
   thread polls its queue and sleeps 10 ms when it is empty), measured in the same run.
+* Modes: ``thread`` runs the pass-through nodes in threads, ``process`` each in its own
+  process (source and sink stay in the parent, so a frame crosses hops + 1 links); process
+  hops are compared with one plain memcpy of the same frame.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class ChainResult:
     """Figures of one chain measurement (times in ms)."""
 
     size: str
+    mode: str
     hops: int
     hop_ms_median: float
     hop_ms_p95: float
@@ -62,7 +66,9 @@ class ChainResult:
     frames: int
 
 
-def _chain_graph(width: int, height: int, hops: int, frames: int, fps: float, sink: str) -> dict[str, object]:
+def _chain_graph(
+    width: int, height: int, hops: int, frames: int, fps: float, sink: str, mode: str = "thread"
+) -> dict[str, object]:
     nodes: list[dict[str, object]] = [
         {
             "name": "source",
@@ -72,31 +78,45 @@ def _chain_graph(width: int, height: int, hops: int, frames: int, fps: float, si
         }
     ]
     for i in range(hops):
-        nodes.append({"name": f"hop{i + 1}", "type": "PassThrough", "inputs": [f"b{i}"], "outputs": [f"b{i + 1}"]})
+        nodes.append(
+            {
+                "name": f"hop{i + 1}",
+                "type": "PassThrough",
+                "inputs": [f"b{i}"],
+                "outputs": [f"b{i + 1}"],
+                "runner": mode,
+            }
+        )
     nodes.append({"name": sink, "type": f"{__name__}:HopRecorder", "inputs": [f"b{hops}"]})
     return {"name": "bench chain", "defaults": {"buffer": {"policy": "lossless", "size": 4}}, "nodes": nodes}
 
 
-def _run_chain(width: int, height: int, hops: int, frames: int, fps: float) -> list[tuple[int, list[int]]]:
+def _run_chain(
+    width: int, height: int, hops: int, frames: int, fps: float, mode: str = "thread"
+) -> list[tuple[int, list[int]]]:
     sink = f"sink_{time.monotonic_ns()}"
-    graph = validate_data(_chain_graph(width, height, hops, frames, fps, sink), SourceMap("<bench>"))
+    graph = validate_data(_chain_graph(width, height, hops, frames, fps, sink, mode), SourceMap("<bench>"))
     result = GraphRunner(graph).run(handle_signals=False)
     if result.exit_code != 0:
         raise RuntimeError(f"benchmark chain failed: {result.failure}")
     return HopRecorder.collected.pop(sink)
 
 
-def measure_chain(width: int, height: int, hops: int, frames: int) -> ChainResult:
+def measure_chain(width: int, height: int, hops: int, frames: int, mode: str = "thread") -> ChainResult:
     """Measure hop overhead (paced, one frame in flight) and max fps (unpaced) of a chain."""
-    # Pacing at 200 fps leaves 5 ms between frames, far more than a chain takes, so each
-    # frame crosses an idle pipeline and the gaps are pure hop cost.
-    paced = _run_chain(width, height, hops, max(frames // 4, 200), fps=200.0)
-    gaps = np.array([g for _, row in paced[10:] for g in row], dtype=np.float64) / 1e6
-    flood = _run_chain(width, height, hops, frames, fps=0.0)
+    # Pacing at 200 fps (100 with processes) leaves 5-10 ms between frames, far more than a
+    # chain takes, so each frame crosses an idle pipeline and the gaps are pure hop cost.
+    fps = 200.0 if mode == "thread" else 100.0
+    paced = _run_chain(width, height, hops, max(frames // 4, 200), fps, mode)
+    # Skip the first second: in process mode early frames waited for the children to start.
+    warm = [row for t, row in paced if t > paced[0][0] + 1e9] or [row for _, row in paced[10:]]
+    gaps = np.array([g for row in warm for g in row], dtype=np.float64) / 1e6
+    flood = _run_chain(width, height, hops, frames, 0.0, mode)
     arrivals = np.array([t for t, _ in flood], dtype=np.float64)
     span_s = (arrivals[-1] - arrivals[0]) / 1e9
     return ChainResult(
         size=f"{width}x{height}",
+        mode=mode,
         hops=hops,
         hop_ms_median=float(np.median(gaps)),
         hop_ms_p95=float(np.percentile(gaps, 95)),
@@ -142,37 +162,61 @@ def measure_polling_chain(hops: int, frames: int, poll_s: float = 0.01) -> np.nd
     return np.array(gaps)
 
 
-def format_results(results: list[ChainResult], polling: np.ndarray | None = None) -> str:
-    """The results as a Markdown table (with the polling yardstick and ratios when given)."""
+def measure_memcpy(width: int, height: int, repeat: int = 200) -> float:
+    """Median time (ms) of one plain copy of a ``width`` x ``height`` BGR frame."""
+    src = np.random.default_rng(0).integers(0, 255, (height, width, 3), dtype=np.uint8)
+    dst = np.empty_like(src)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter_ns()
+        np.copyto(dst, src)
+        times.append(time.perf_counter_ns() - start)
+    return float(np.median(times)) / 1e6
+
+
+def format_results(
+    results: list[ChainResult], polling: np.ndarray | None = None, memcpy: dict[str, float] | None = None
+) -> str:
+    """The results as a Markdown table (with the yardsticks and ratios when given)."""
+    memcpy = memcpy or {}
     lines = [
-        "| frame | mode | hops | hop median (ms) | hop p95 (ms) | max fps through the chain |",
-        "|---|---|---|---|---|---|",
+        "| frame | mode | hops | hop median (ms) | hop p95 (ms) | max fps through the chain | hop / memcpy |",
+        "|---|---|---|---|---|---|---|",
     ]
+    for size, ms in memcpy.items():
+        lines.append(f"| {size} | memcpy (yardstick) | - | {ms:.4f} | - | - | 1.0 |")
     for r in results:
+        ratio = f"{r.hop_ms_median / memcpy[r.size]:.1f}" if r.size in memcpy else "-"
         lines.append(
-            f"| {r.size} | thread | {r.hops} | {r.hop_ms_median:.4f} | {r.hop_ms_p95:.4f} | {r.max_fps:,.0f} |"
+            f"| {r.size} | {r.mode} | {r.hops} | {r.hop_ms_median:.4f} | {r.hop_ms_p95:.4f} | {r.max_fps:,.0f} "
+            f"| {ratio} |"
         )
     if polling is not None and len(polling):
         median = float(np.median(polling))
         lines.append(
             f"| any | polling 10 ms (MMPose-style) | {results[0].hops if results else '-'} | {median:.4f} | "
-            f"{np.percentile(polling, 95):.4f} | - |"
+            f"{np.percentile(polling, 95):.4f} | - | - |"
         )
         for r in results:
-            lines.append(f"\nhop median, polling / flowpose at {r.size}: {median / r.hop_ms_median:,.0f}x")
+            if r.mode == "thread":
+                lines.append(f"\nhop median, polling / flowpose at {r.size}: {median / r.hop_ms_median:,.0f}x")
     return "\n".join(lines)
 
 
 def main(args: argparse.Namespace) -> int:
     """Entry point of ``flowpose bench runtime``."""
     results = []
+    memcpy: dict[str, float] = {}
+    modes = getattr(args, "modes", "thread").split(",")
     for size in args.sizes.split(","):
         width, height = (int(v) for v in size.lower().split("x"))
-        log.info("measuring %dx%d through %d hops ...", width, height, args.hops)
-        results.append(measure_chain(width, height, args.hops, args.frames))
+        memcpy[f"{width}x{height}"] = measure_memcpy(width, height)
+        for mode in modes:
+            log.info("measuring %dx%d through %d %s hops ...", width, height, args.hops, mode)
+            results.append(measure_chain(width, height, args.hops, args.frames, mode))
     log.info("measuring the polling yardstick ...")
     polling = measure_polling_chain(args.hops, 50)
-    print(format_results(results, polling))
+    print(format_results(results, polling, memcpy if "process" in modes else None))
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n", encoding="utf-8")
     return 0

@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--frames", type=int, default=2000, help="frames per measurement")
     rt.add_argument("--sizes", default="640x480,1920x1080", help="comma-separated WxH frame sizes")
     rt.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    rt.add_argument("--modes", default="thread", help="comma-separated runners to compare: thread,process")
 
     from flowpose.cli import zoo_commands  # light: argparse set-up only
 

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from flowpose.buffers import Buffer, Inbox
 from flowpose.frame import EndOfStream, Frame, Message
@@ -203,6 +204,9 @@ class LinkReceiver:
     ) -> None:
         self.endpoint, self.inbox, self.index, self._stop, self._on_bad = endpoint, inbox, index, stop, on_bad
         self._sock = _socket(ctx)
+        # A HELLO on every (re)connection: a restarted sender starts with no credit at all.
+        # The monitor must exist before connect(), or the first connection may go unseen.
+        self._monitor = self._sock.get_monitor_socket(zmq.EVENT_CONNECTED)
         self._sock.connect(endpoint)
         self.bad = BadMessageCounter(label, log)
         self._slots = SlotReader()
@@ -211,21 +215,25 @@ class LinkReceiver:
         self.thread = threading.Thread(target=self._main, name=f"flowpose:recv:{label}", daemon=True)
 
     def _main(self) -> None:
+        monitor = self._monitor
         poller = zmq.Poller()
         poller.register(self._sock, zmq.POLLIN)
+        poller.register(monitor, zmq.POLLIN)
         poller.register(self._stop, zmq.POLLIN)
         try:
-            self._sock.send(self._hello)  # queued until connected
             while True:
                 events = dict(poller.poll())
                 if self._stop.fileno() in events:
                     return
-                parts = self._sock.recv_multipart(copy=False)
-                if not self._handle(parts):
+                if monitor in events and recv_monitor_message(monitor)["event"] == zmq.EVENT_CONNECTED:
+                    self._sock.send(self._hello)
+                if self._sock in events and not self._handle(self._sock.recv_multipart(copy=False)):
                     return
         except Exception:
             log.exception("link receiver %s failed", self.endpoint)
         finally:
+            self._sock.disable_monitor()
+            monitor.close(linger=0)
             self._sock.close(linger=0)
             self._slots.close()
 
@@ -236,8 +244,12 @@ class LinkReceiver:
             return True  # nothing to acknowledge: it is not from a sender of ours
         epoch, seq = PREFIX.unpack_from(prefix)
         msg = self.bad.decode(parts[1:])
-        if isinstance(msg, Frame) and len(prefix) > PREFIX.size:
-            msg = self._slots.fill(msg, prefix[PREFIX.size :], seq, self.bad)
+        if len(prefix) > PREFIX.size and msg is not None:
+            if isinstance(msg, Frame) and len(parts) == 2:  # the image is in a slot, not inline
+                msg = self._slots.fill(msg, prefix[PREFIX.size :], seq, self.bad)
+            else:
+                msg = None
+                self.bad.record(WireError("parts", "slot info on a message that has no image to fill"))
         if msg is None:
             self._on_bad()
         elif not self.inbox.put(self.index, msg):

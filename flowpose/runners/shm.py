@@ -23,6 +23,7 @@ send images inline over the socket instead.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import mmap
@@ -54,10 +55,8 @@ def segment_prefix(endpoint: str) -> str:
 def remove_segments(prefix: str) -> None:
     """Unlink leftover segments (of a crashed sender) whose names start with ``prefix``."""
     for path in glob.glob(os.path.join(SHM_DIR, glob.escape(prefix) + "*")):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
-        except FileNotFoundError:
-            pass
 
 
 class _Segment:
@@ -76,10 +75,8 @@ class _Segment:
 
     def close(self) -> None:
         self.array = None  # type: ignore[assignment]  # release the buffer export first
-        try:
+        with contextlib.suppress(BufferError):  # a view still alive somewhere: freed at exit
             self.map.close()
-        except BufferError:  # a view still alive somewhere: the OS frees it at exit
-            pass
 
 
 class SlotWriter:
@@ -115,10 +112,8 @@ class SlotWriter:
         """Unmap and unlink every segment."""
         for seg in self._segments:
             seg.close()
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(seg.path)
-            except FileNotFoundError:
-                pass
         self._segments.clear()
 
 

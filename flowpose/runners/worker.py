@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from flowpose.buffers import Buffer, Inbox
@@ -71,6 +71,8 @@ class Worker:
         trace: Optional trace recorder.
         first_instance: A node instance made already (to ask a source whether it is live);
             used for the first start instead of making another.
+        request_stop: Called with an exit code when the node raises StopGraph.
+        frame_ids: For a source, the frame-id counter to use (default: the node's own).
     """
 
     def __init__(
@@ -87,6 +89,7 @@ class Worker:
         trace: TraceRecorder | None = None,
         first_instance: Node | None = None,
         request_stop: Callable[[int], None] | None = None,
+        frame_ids: Iterator[int] | None = None,
     ) -> None:
         self.name, self.cls, self.params = name, cls, params
         self.inbox, self.outputs = inbox, outputs
@@ -94,7 +97,9 @@ class Worker:
         self.stats, self.stop, self.on_failure = stats, stop, on_failure
         self.restart, self.trace = restart, trace
         self._next_instance = first_instance
-        self._ids = None  # a source's frame counter survives restarts: ids keep increasing
+        # A source's frame counter survives restarts, so ids keep increasing; a process runner
+        # passes one that continues where the previous process of the node stopped.
+        self._ids = frame_ids
         self._request_stop = request_stop
 
     def _make_node(self) -> Node:

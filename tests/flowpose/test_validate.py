@@ -181,6 +181,8 @@ def test_report_format() -> None:
     assert err.report() == "2 problems found:\n  - g.yaml:3: node 'cam': params.fps: bad\n  - --set: worse"
 
 
-def test_runner_kinds_not_available_are_refused_not_ignored() -> None:
-    p = only(GOOD.replace("outputs: [out]}", "outputs: [out], runner: process}"))
-    assert (p.node, p.field) == ("relay", "runner") and "not available" in p.message
+def test_process_runner_is_accepted_and_unknown_runners_are_refused() -> None:
+    graph = validate_text(GOOD.replace("outputs: [out]}", "outputs: [out], runner: process}"), "g.yaml")
+    assert graph.spec.node("relay").runner == "process"
+    found = problems(GOOD.replace("outputs: [out]}", "outputs: [out], runner: fiber}"))
+    assert ("relay", "runner") in {(p.node, p.field) for p in found}
