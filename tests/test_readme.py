@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
+
+from cli_support import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -29,10 +29,9 @@ def test_plugin_example_is_short_and_runs(tmp_path: Path) -> None:
           - {name: log, type: LogSink, inputs: [out]}
         """)
     )
-    res = subprocess.run(
-        [sys.executable, "-m", "flowpose.cli.main", "run", str(graph)],
-        capture_output=True,
-        text=True,
+    res = run_cli(
+        "run",
+        str(graph),
         cwd=tmp_path,
         env={"PYTHONPATH": str(tmp_path), "PATH": ""},
         timeout=60,
@@ -45,9 +44,7 @@ def test_example_graph_in_readme_validates(tmp_path: Path) -> None:
     example = next(b for b in code_blocks("yaml") if "line by line" not in b and "defaults:" in b)
     graph = tmp_path / "g.yaml"
     graph.write_text(example)
-    res = subprocess.run(
-        [sys.executable, "-m", "flowpose.cli.main", "validate", str(graph)], capture_output=True, text=True, timeout=60
-    )
+    res = run_cli("validate", str(graph), timeout=60)
     assert res.returncode == 0, res.stderr
 
 
@@ -55,13 +52,7 @@ def test_validate_example_output_matches_the_tool(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     demo = (ROOT / "graphs" / "demo.yaml").read_text()
     broken.write_text(demo.replace("type: Visualizer", "type: Visualiser").replace("emit_instances:", "emit_instance:"))
-    res = subprocess.run(
-        [sys.executable, "-m", "flowpose.cli.main", "validate", "broken.yaml", "--set", "camera.fps=fast"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-    )
+    res = run_cli("validate", "broken.yaml", "--set", "camera.fps=fast", cwd=tmp_path, timeout=60)
     assert res.returncode == 2
     shown = next(b for b in code_blocks("console") if "flowpose validate broken.yaml" in b)
     for line in shown.splitlines()[1:]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
-FLOWPOSE = [sys.executable, "-m", "flowpose.cli.main"]
+from cli_support import FLOWPOSE, run_cli
 
 LIVE = """\
 name: live
@@ -37,8 +36,7 @@ def write(tmp_path: Path, text: str, name: str = "g.yaml") -> Path:
     return path
 
 
-def flowpose(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*FLOWPOSE, *args], capture_output=True, text=True, env=env, timeout=timeout)
+flowpose = run_cli
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_support import run_cli
 from flowpose.registry import NodeTypeError, available_types, resolve
 
 PLUGIN_NODE = '''\
@@ -105,9 +106,7 @@ def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_entry_point_plugin_lists_and_runs(installed_plugin: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(installed_plugin), os.environ.get("PYTHONPATH", "")])}
-    listing = subprocess.run(
-        [sys.executable, "-m", "flowpose.cli.main", "nodes"], capture_output=True, text=True, env=env, timeout=60
-    )
+    listing = run_cli("nodes", env=env, timeout=60)
     assert "Stamp(text) - Adds a stamp to each frame's meta.   [plugin: flowpose-stamp]" in listing.stdout
     assert "Missing - failed to load" in listing.stdout  # a broken plugin is reported, not fatal
     graph = tmp_path / "g.yaml"
@@ -119,20 +118,8 @@ def test_entry_point_plugin_lists_and_runs(installed_plugin: Path, tmp_path: Pat
           - {name: sink, type: LogSink, inputs: [out]}
         """)
     )
-    res = subprocess.run(
-        [sys.executable, "-m", "flowpose.cli.main", "run", str(graph)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    res = run_cli("run", str(graph), env=env, timeout=60)
     assert res.returncode == 0, res.stderr
     assert "frame 2 from camera" in res.stderr
-    bad = subprocess.run(
-        [sys.executable, "-m", "flowpose.cli.main", "validate", str(graph), "--set", "stamp.txt=x"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    bad = run_cli("validate", str(graph), "--set", "stamp.txt=x", env=env, timeout=60)
     assert bad.returncode == 2 and "unknown param 'txt'; did you mean 'text'?" in bad.stderr
