@@ -19,7 +19,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from flowpose.frame import EndOfStream, Message
+from flowpose.frame import EndOfStream, Frame, Message
 
 LATEST = "latest"
 LOSSLESS = "lossless"
@@ -47,14 +47,22 @@ class QueueSpec:
 
 
 class Inbox:
-    """The input queues of one node.
+    """The input queues of one node, and its feedback slots.
+
+    Inputs ``0 .. len(specs) - 1`` are queues; inputs from ``len(specs)`` on are feedback
+    slots: each keeps only the newest frame of a buffer written downstream, never blocks its
+    writer and never wakes the reader (the node looks at it when it likes, see
+    :meth:`feedback_frames`). Both kinds share one index space so links feed them alike.
 
     Args:
         specs: One :class:`QueueSpec` per input, in the node's input order.
+        feedback: Names of the feedback buffers, in the node's feedback order.
     """
 
-    def __init__(self, specs: list[QueueSpec]) -> None:
+    def __init__(self, specs: list[QueueSpec], feedback: list[str] | tuple[str, ...] = ()) -> None:
         self.specs = specs
+        self.feedback_names = tuple(feedback)
+        self._feedback: list[Frame | None] = [None] * len(self.feedback_names)
         self._cond = threading.Condition(threading.Lock())
         self._queues: list[deque[tuple[int, Message]]] = [deque() for _ in specs]
         self._lossless = [s.policy == LOSSLESS for s in specs]
@@ -73,6 +81,8 @@ class Inbox:
         Returns:
             False when the inbox is closed (the message was discarded), True otherwise.
         """
+        if index >= len(self._queues):
+            return self._put_feedback(index - len(self._queues), msg)
         queue, size = self._queues[index], self._sizes[index]
         with self._cond:
             if self._lossless[index]:
@@ -91,6 +101,23 @@ class Inbox:
             self.received[index] += 1
             self._cond.notify_all()
             return True
+
+    def _put_feedback(self, slot: int, msg: Message) -> bool:
+        # A single reference store: readers see the old or the new frame, never a torn one.
+        # End of stream is ignored: a feedback buffer ending says nothing about the inputs.
+        if isinstance(msg, Frame):
+            self._feedback[slot] = msg
+        return not self._closed
+
+    def spec(self, index: int) -> QueueSpec:
+        """The queue spec of input ``index``; feedback slots are ``latest`` with room for one."""
+        if index < len(self.specs):
+            return self.specs[index]
+        return QueueSpec(self.feedback_names[index - len(self.specs)], LATEST, 1)
+
+    def feedback_frames(self) -> dict[str, Frame]:
+        """The newest frame of each feedback buffer that has delivered one, by buffer name."""
+        return {name: f for name, f in zip(self.feedback_names, self._feedback, strict=True) if f is not None}
 
     def get(self) -> tuple[int, Message] | None:
         """Take the oldest queued message over all inputs, waiting for one if needed.

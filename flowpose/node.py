@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -71,6 +71,8 @@ class Node:
         self.stopping = threading.Event()
         #: Named event counts (e.g. ``reconnects``) shown with the node's stats; they survive restarts.
         self.counters: Counter[str] = Counter()
+        # Set by the runner when the graph gives the node feedback buffers.
+        self._feedback_frames: Callable[[], dict[str, Frame]] | None = None
 
     @classmethod
     def is_source(cls) -> bool:
@@ -93,6 +95,16 @@ class Node:
             ``(field, message)`` pairs, empty when all is well.
         """
         return []
+
+    def feedback(self) -> dict[str, Frame]:
+        """The newest frame seen on each of the node's ``feedback`` buffers, by buffer name.
+
+        Feedback buffers are written by nodes downstream (e.g. a pose estimator's output read
+        by the detector that feeds it). They are never joined and never waited for, so the
+        frame here is usually a frame or two older than the one being processed, and the
+        dict is empty until the first one arrives.
+        """
+        return {} if self._feedback_frames is None else self._feedback_frames()
 
     def setup(self) -> None:
         """Acquire resources (models, devices, files). Called once in the runner's thread."""

@@ -11,9 +11,14 @@ def _ident(name: str) -> str:
     return re.sub(r"\W", "_", name)
 
 
-def _edges(spec: GraphSpec) -> list[tuple[str, str, str]]:
+def _edges(spec: GraphSpec, feedback: bool = False) -> list[tuple[str, str, str]]:
     writers = {buf: n.name for n in spec.nodes for buf in n.outputs}
-    return [(writers[buf], node.name, buf) for node in spec.nodes for buf in node.inputs if buf in writers]
+    return [
+        (writers[buf], node.name, buf)
+        for node in spec.nodes
+        for buf in (node.feedback if feedback else node.inputs)
+        if buf in writers
+    ]
 
 
 def _label(spec: GraphSpec, name: str) -> str:
@@ -32,6 +37,8 @@ def to_mermaid(spec: GraphSpec, policies: dict[str, str] | None = None) -> str:
     for src, dst, buf in _edges(spec):
         text = f"{buf} ({policies[buf]})" if policies and buf in policies else buf
         lines.append(f"    {_ident(src)} -- {text} --> {_ident(dst)}")
+    for src, dst, buf in _edges(spec, feedback=True):  # dotted: read without waiting
+        lines.append(f"    {_ident(src)} -. {buf} (feedback) .-> {_ident(dst)}")
     return "\n".join(lines) + "\n"
 
 
@@ -44,5 +51,7 @@ def to_dot(spec: GraphSpec, policies: dict[str, str] | None = None) -> str:
     for src, dst, buf in _edges(spec):
         text = f"{buf} ({policies[buf]})" if policies and buf in policies else buf
         lines.append(f'    {_ident(src)} -> {_ident(dst)} [label="{text}"];')
+    for src, dst, buf in _edges(spec, feedback=True):
+        lines.append(f'    {_ident(src)} -> {_ident(dst)} [label="{buf} (feedback)", style=dashed, constraint=false];')
     lines.append("}")
     return "\n".join(lines) + "\n"

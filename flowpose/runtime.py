@@ -126,8 +126,8 @@ class GraphRunner:
             return
         inbox = None
         if spec.inputs:
-            inbox = Inbox([self.buffers[b].spec for b in spec.inputs])
-            for i, b in enumerate(spec.inputs):
+            inbox = Inbox([self.buffers[b].spec for b in spec.inputs], spec.feedback)
+            for i, b in enumerate([*spec.inputs, *spec.feedback]):
                 if self.kinds[graph.writers[b]] == THREAD:  # otherwise a link receiver feeds it
                     self.buffers[b].subscribe(inbox, i)
             self.inboxes[name] = inbox
@@ -220,15 +220,19 @@ class GraphRunner:
     def buffer_table(self) -> dict[str, dict[str, object]]:
         """Resolved policy, size, writer and readers of every buffer."""
         readers: dict[str, list[str]] = defaultdict(list)
+        feedback: dict[str, list[str]] = defaultdict(list)
         for node in self.graph.spec.nodes:
             for b in node.inputs:
                 readers[b].append(node.name)
+            for b in node.feedback:
+                feedback[b].append(node.name)
         return {
             name: {
                 "policy": b.spec.policy,
                 "size": b.spec.size,
                 "writer": self.graph.writers[name],
                 "readers": readers[name],
+                "feedback_readers": feedback[name],
                 "written": b.written,
             }
             for name, b in self.buffers.items()

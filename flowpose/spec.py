@@ -52,6 +52,11 @@ class NodeSpec(_Strict):
     type: str = Field(description="Built-in or plugin type name, or 'package.module:ClassName'.")
     inputs: list[str] = Field(default_factory=list, description="Buffers this node reads.")
     outputs: list[str] = Field(default_factory=list, description="Buffers this node writes.")
+    feedback: list[str] = Field(
+        default_factory=list,
+        description="Buffers written downstream whose newest frame the node may read (self.feedback()); "
+        "never joined or waited for, so they may close a cycle.",
+    )
     params: dict[str, Any] = Field(default_factory=dict, description="The node type's parameters.")
     runner: RunnerKind | None = Field(None, description="Where the node runs (default: graph default).")
     restart: RestartPolicy | None = None

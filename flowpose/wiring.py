@@ -11,7 +11,10 @@ from flowpose.spec import NodeSpec
 
 
 def _find_cycles(nodes: list[NodeSpec], writers: dict[str, str]) -> list[list[str]]:
-    """Every cycle's nodes (one list per strongly connected component), in graph order."""
+    """Every cycle's nodes (one list per strongly connected component), in graph order.
+
+    Feedback edges are left out: they are read without waiting, so they cannot deadlock.
+    """
     succ: dict[str, list[str]] = defaultdict(list)
     for node in nodes:
         for buf in node.inputs:
@@ -51,6 +54,21 @@ def _find_cycles(nodes: list[NodeSpec], writers: dict[str, str]) -> list[list[st
     return cycles
 
 
+def _check_feedback(col: ProblemCollector, idx: int, node: NodeSpec) -> None:
+    for buf, count in Counter(node.feedback).items():
+        if count > 1:
+            col.add(("nodes", idx, "feedback"), node.name, "feedback", f"buffer {buf!r} listed twice")
+        if buf in node.inputs:
+            col.add(
+                ("nodes", idx, "feedback"),
+                node.name,
+                "feedback",
+                f"buffer {buf!r} is both an input and a feedback buffer; a node reads a buffer one way",
+            )
+    if node.feedback and not node.inputs:
+        col.add(("nodes", idx, "feedback"), node.name, "feedback", "feedback needs a node with inputs (not a source)")
+
+
 def check_wiring(
     col: ProblemCollector, nodes: list[tuple[int, NodeSpec]], spec_buffers: dict[str, Any]
 ) -> dict[str, str]:
@@ -77,14 +95,16 @@ def check_wiring(
                 )
     read = set()
     for idx, node in nodes:
-        for buf in node.inputs:
-            read.add(buf)
-            if buf not in writers:
-                close = difflib.get_close_matches(buf, list(writers), n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                col.add(
-                    ("nodes", idx, "inputs"), node.name, "inputs", f"buffer {buf!r} is read but no node writes it{hint}"
-                )
+        for field in ("inputs", "feedback"):
+            for buf in getattr(node, field):
+                read.add(buf)
+                if buf not in writers:
+                    close = difflib.get_close_matches(buf, list(writers), n=1, cutoff=0.6)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    col.add(
+                        ("nodes", idx, field), node.name, field, f"buffer {buf!r} is read but no node writes it{hint}"
+                    )
+        _check_feedback(col, idx, node)
     for buf in spec_buffers:
         if buf not in writers and buf not in read:
             col.add(("buffers", buf), "", f"buffers.{buf}", "buffer is configured but no node uses it")

@@ -106,6 +106,8 @@ class Worker:
         node, self._next_instance = self._next_instance or self.cls(self.name, self.params), None
         node.stopping = self.stop
         node.counters = self.stats.counters  # one Counter for all restarts of the node
+        if self.inbox is not None and self.inbox.feedback_names:
+            node._feedback_frames = self.inbox.feedback_frames
         if isinstance(node, Source):
             if self._ids is None:
                 self._ids = node._ids

@@ -78,6 +78,7 @@ def test_file_graph_runs_to_completion_with_outputs(tmp_path: Path, subprocess_e
         "size": 4,
         "writer": "camera",
         "readers": ["relay"],
+        "feedback_readers": [],
         "written": 40,
     }
     events = json.loads(trace.read_text())["traceEvents"]

@@ -128,3 +128,11 @@ class StopAt(Node):
         if frame.frame_id >= self.params.at:
             raise StopGraph("user pressed q")
         return frame
+
+
+class ShowFeedback(Node):
+    """Writes the frame ids of the newest feedback frames into a copy of each frame's meta."""
+
+    def process(self, frame: Frame) -> Frame:
+        seen = {buffer: f.frame_id for buffer, f in self.feedback().items()}
+        return frame.replace(meta={**frame.meta, "feedback": seen})
