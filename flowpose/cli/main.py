@@ -57,6 +57,23 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--sizes", default="640x480,1920x1080", help="comma-separated WxH frame sizes")
     rt.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     rt.add_argument("--modes", default="thread", help="comma-separated runners to compare: thread,process")
+    pose = bench_sub.add_parser("pose", help="batched pose inference vs one session.run per person")
+    pose.add_argument("--model", help="FILE or zoo:NAME; default: build an RTMPose-m stand-in (needs onnx)")
+    pose.add_argument("--preset", help="card preset for a model without a card (e.g. rtmpose_simcc)")
+    pose.add_argument("--size", choices=["t", "s", "m"], default="m", help="RTMPose size of the built stand-in")
+    pose.add_argument("--counts", default="1,4,8", help="comma-separated people counts")
+    pose.add_argument("--repeats", type=int, default=10, help="measurements per count and path")
+    pose.add_argument("--threads", type=int, default=None, help="intra-op threads (default: the available cores)")
+    pose.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    pipe = bench_sub.add_parser("pipeline", help="a video through detector + pose: threads vs processes")
+    pipe.add_argument("--video", required=True, help="video file, e.g. ../shared/data/videos/dance.mp4")
+    pipe.add_argument("--detector", default="zoo:yolox-nano", help="detector model (path or zoo:NAME)")
+    pipe.add_argument("--detector-preset", help="card preset for a detector file without a card (e.g. yolox)")
+    pipe.add_argument("--pose", default="", help="pose model (path or zoo:NAME); default: an RTMPose stand-in")
+    pipe.add_argument("--pose-size", choices=["t", "s", "m"], default="t", help="size of the stand-in pose model")
+    pipe.add_argument("--layouts", default="thread,process", help="comma-separated: thread,process")
+    pipe.add_argument("--repeats", type=int, default=1, help="runs per layout and kind (medians are shown)")
+    pipe.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
 
     from flowpose.cli import zoo_commands  # light: argparse set-up only
 
@@ -83,6 +100,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from flowpose.cli import info_commands
 
         return info_commands.dispatch(args)
+    if args.command == "bench" and args.bench == "pipeline":
+        from flowpose.bench import pipeline
+
+        return pipeline.main(args)
+    if args.command == "bench" and args.bench == "pose":
+        from flowpose.bench import pose
+
+        return pose.main(args)
     if args.command == "bench":
         from flowpose.bench import runtime
 

@@ -21,7 +21,7 @@ __all__ = ["CARD_KEY", "DECODERS", "FORMAT_VERSION", "ModelCard"]
 CARD_KEY = "flowpose_card"
 FORMAT_VERSION = 1
 TASKS = ("detection", "pose")
-DECODERS = ("yolox", "rtmdet_end2end", "flowpose_det")
+DECODERS = ("yolox", "rtmdet_end2end")  # implemented in flowpose.detection.decoders
 DETECTION_PREPROCESS = ("letterbox", "resize")
 POSE_PREPROCESS = ("affine",)  # the shared top-down crop, flowpose.geometry
 

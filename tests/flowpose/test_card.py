@@ -110,6 +110,7 @@ def test_json_round_trip(card):
         (pose_card, {"format_version": 99}, "upgrade flowpose"),
         (detection_card, {"classes": ()}, "classes must be a non-empty list"),
         (detection_card, {"decoder": "ssd"}, "decoder must be one of"),
+        (detection_card, {"decoder": "flowpose_det"}, "decoder must be one of ['yolox', 'rtmdet_end2end']"),
         (detection_card, {"decoder_params": {}}, "needs decoder_params.strides"),
         (detection_card, {"pad_value": 300}, "pad_value must be a number in [0, 255]"),
         (detection_card, {"pad_align": "bottom"}, "pad_align must be one of"),
