@@ -78,12 +78,15 @@ def _graph(video: str, detector: dict, pose: str, layout: str, paced: bool, sink
     runner = "process" if layout == "process" else "thread"
     return {
         "name": f"bench pipeline ({layout})",
+        # Live: a camera's `latest` queues, so latency is the pipeline's, not a backlog's.
+        "defaults": {"buffer": {"policy": "latest" if paced else "lossless", "size": 1 if paced else 4}},
         "nodes": [
             {
                 "name": "camera",
                 "type": "Camera",
                 "outputs": ["frames"],
-                "params": {"source": video, "realtime": paced, "live": paced},
+                # Paced like a camera but not `live`: a live file would reconnect (loop) at its end.
+                "params": {"source": video, "realtime": paced},
             },
             {
                 "name": "detector",
