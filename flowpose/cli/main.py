@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--layouts", default="thread,process", help="comma-separated: thread,process")
     pipe.add_argument("--repeats", type=int, default=1, help="runs per layout and kind (medians are shown)")
     pipe.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    from flowpose.cli import eval_commands  # light: argparse set-up only
+
+    eval_commands.add_parsers(bench_sub)  # bench smoothing
 
     from flowpose.cli import zoo_commands  # light: argparse set-up only
 
@@ -100,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from flowpose.cli import info_commands
 
         return info_commands.dispatch(args)
+    if args.command == "bench" and args.bench == "smoothing":
+        from flowpose.cli import eval_commands
+
+        return eval_commands.dispatch(args)
     if args.command == "bench" and args.bench == "pipeline":
         from flowpose.bench import pipeline
 

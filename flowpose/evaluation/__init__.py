@@ -1,0 +1,1 @@
+"""Evaluations measured on synthetic scenes with known truth (``flowpose eval ...``)."""
