@@ -1,0 +1,57 @@
+"""graphs/webcam_human_animal.yaml: stops with the exact fetch commands, and runs on a video."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cli_support import run_cli
+from flowpose.runtime import GraphRunner
+from flowpose.validate import load_graph
+from pose_models import build_marker_model, marker_card
+
+GRAPH = Path(__file__).resolve().parents[2] / "graphs" / "webcam_human_animal.yaml"
+
+
+def test_missing_models_stop_the_graph_with_the_commands_to_fetch_them(tmp_path: Path) -> None:
+    env = {**os.environ, "FLOWPOSE_CACHE": str(tmp_path / "empty-cache")}
+    res = run_cli("run", str(GRAPH), env=env)
+    assert res.returncode == 2, res.stderr
+    for command in (
+        "run: flowpose zoo download yolox-nano",
+        "run: flowpose zoo download rtmpose-m-body7 --allow-unverified",
+        "run: flowpose zoo download rtmpose-m-ap10k --allow-unverified",
+    ):
+        assert command in res.stderr
+    assert "Traceback" not in res.stderr
+    assert "3 problems found" in res.stderr  # the tracker, smoother and the rest are fine
+
+
+@pytest.mark.realdata
+def test_webcam_graph_runs_on_a_video_with_local_models(shared_dir: Path, tmp_path: Path) -> None:
+    people = build_marker_model(tmp_path / "people.onnx", card=marker_card("simcc"))
+    animals = build_marker_model(
+        tmp_path / "animals.onnx",
+        layout="ap10k",
+        card=marker_card("simcc", layout="ap10k", labels=("cat", "dog", "horse", "sheep", "cow")),
+    )
+    graph = load_graph(
+        GRAPH,
+        overrides=[
+            f"camera.source={shared_dir / 'data' / 'videos' / 'dance.mp4'}",
+            f"detector.model={shared_dir / 'models' / 'yolox_nano.onnx'}",
+            "detector.preset=yolox",
+            f"human_pose.model={people}",
+            f"animal_pose.model={animals}",
+        ],
+    )
+    result = GraphRunner(graph).run(handle_signals=False)
+    assert result.exit_code == 0, result.failure
+    stats = {s.name: s for s in result.stats}
+    assert stats["display"].frames == 450  # a file: lossless, every frame shown (headless here)
+    # interval 3: the detector ran on at most every third frame plus re-detections, and followed the rest.
+    detector = stats["detector"].counters
+    assert detector["detections_run"] + detector["frames_followed"] == 450
+    assert 150 <= detector["detections_run"] < 450
