@@ -1,0 +1,87 @@
+"""Helpers for the web-node tests: a graph running in a thread, and a sink that counts frames
+per source and lets a test wait for them (on a condition, not by polling)."""
+
+from __future__ import annotations
+
+import textwrap
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flowpose.frame import Frame
+from flowpose.node import Node
+from flowpose.runtime import GraphRunner, RunResult
+from flowpose.validate import validate_text
+
+
+@dataclass(frozen=True)
+class Got:
+    source: str
+    frame_id: int
+    phone_seq: int | None
+    shape: tuple[int, ...]
+
+
+_cond = threading.Condition()
+GOT: dict[str, list[Got]] = defaultdict(list)
+
+
+def reset() -> None:
+    with _cond:
+        GOT.clear()
+
+
+class BySource(Node):
+    """Sink that records every frame by its source name."""
+
+    def process(self, frame: Frame) -> None:
+        got = Got(frame.source, frame.frame_id, frame.meta.get("phone_seq"), frame.image.shape)
+        with _cond:
+            GOT[frame.source].append(got)
+            _cond.notify_all()
+
+
+def wait_until(predicate: Callable[[dict[str, list[Got]]], bool], timeout: float = 30.0) -> bool:
+    """Wait until ``predicate(GOT)`` holds (checked whenever the sink records a frame)."""
+    with _cond:
+        return _cond.wait_for(lambda: predicate(GOT), timeout)
+
+
+def count(source: str) -> int:
+    with _cond:
+        return len(GOT[source])
+
+
+class RunningGraph:
+    """Runs graph YAML in a background thread; ``stop()`` ends it and returns the result."""
+
+    def __init__(self, yaml_text: str) -> None:
+        self.runner = GraphRunner(validate_text(textwrap.dedent(yaml_text), "test.yaml"))
+        self.result: RunResult | None = None
+        self._thread = threading.Thread(target=self._run, name="test-graph", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        self.result = self.runner.run(handle_signals=False)
+
+    def join(self, timeout: float = 15.0) -> RunResult:
+        """Wait for the graph to end by itself (e.g. a node failed)."""
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the graph did not end"
+        assert self.result is not None
+        return self.result
+
+    def stop(self, timeout: float = 15.0) -> RunResult:
+        self.runner.request_stop(0)
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the graph did not stop"
+        assert self.result is not None
+        return self.result
+
+    def __enter__(self) -> RunningGraph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread.is_alive():
+            self.stop()
