@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from flowpose.buffers import LATEST, LOSSLESS, Buffer, Inbox
+from flowpose.hosts import hosts_of
 from flowpose.node import Node, Source
-from flowpose.runners.group import PROCESS, THREAD, ProcessGroup
+from flowpose.runners.group import PROCESS, REMOTE, THREAD, ProcessGroup
 from flowpose.runners.process import ProcessRunner
 from flowpose.runners.thread import ThreadRunner
 from flowpose.runners.worker import NodeFailure, RestartPolicy, Worker
@@ -69,9 +70,13 @@ class GraphRunner:
     Args:
         graph: A graph that passed validation.
         trace: Record per-frame spans for a Chrome/Perfetto trace.
+        host: Run only this host's part of a graph that lists ``hosts`` (the others are remote).
+
+    Raises:
+        GraphError: when ``host``'s CurveZMQ key files are missing or unusable.
     """
 
-    def __init__(self, graph: ValidGraph, trace: bool = False) -> None:
+    def __init__(self, graph: ValidGraph, trace: bool = False, host: str | None = None) -> None:
         self.graph = graph
         spec = graph.spec
         self.stop_event = threading.Event()
@@ -90,15 +95,24 @@ class GraphRunner:
         self.stats: dict[str, NodeStats] = {}
         self.runners: dict[str, ThreadRunner | ProcessRunner] = {}
         self.kinds = {n.name: n.runner or spec.defaults.runner for n in spec.nodes}
+        if host is not None:  # the other hosts' nodes run there
+            self.kinds.update({n: REMOTE for n, h in hosts_of(spec).items() if h != host})
         self.processes: ProcessGroup | None = None
-        if PROCESS in self.kinds.values():
-            self.processes = ProcessGroup(graph, self.kinds, self.buffers, self.stop_event, self.trace)
+        if PROCESS in self.kinds.values() or REMOTE in self.kinds.values():
+            from flowpose.keys import load_curve  # only graphs with hosts need keys
+
+            curve = load_curve(graph, host) if host is not None else None
+            self.processes = ProcessGroup(
+                graph, self.kinds, self.buffers, self.stop_event, self.trace, host=host, curve=curve
+            )
         for node in spec.nodes:
-            self._add_node(node.name)
+            if self.kinds[node.name] != REMOTE:
+                self._add_node(node.name)
         if self.processes is not None:
             self.processes.connect(self.inboxes, self.stats)
         self._running = set(self.runners)
         self._started_at = 0.0
+        self._started = False
 
     def _make_buffer(self, name: str) -> Buffer:
         spec = self.graph.spec
@@ -124,15 +138,17 @@ class GraphRunner:
                 name, restart, self._on_exit, self._on_failure, self.request_stop
             )
             return
-        inbox = None
-        if spec.inputs:
+        inbox: Inbox | None = None
+        stats = NodeStats(name, spec.type, THREAD, is_sink=not spec.outputs)
+        if spec.inputs and self.processes is not None:  # one input, from a link: read it in the node's thread
+            inbox = self.processes.direct_inbox(name, stats)
+        if spec.inputs and inbox is None:
             inbox = Inbox([self.buffers[b].spec for b in spec.inputs], spec.feedback)
             for i, b in enumerate([*spec.inputs, *spec.feedback]):
                 if self.kinds[graph.writers[b]] == THREAD:  # otherwise a link receiver feeds it
                     self.buffers[b].subscribe(inbox, i)
-            self.inboxes[name] = inbox
-        stats = NodeStats(name, spec.type, THREAD, is_sink=not spec.outputs)
         if inbox is not None:
+            self.inboxes[name] = inbox
             if self.processes is None:
                 stats.attach_queues(lambda ib=inbox: sum(ib.drops), inbox.depth)
             else:  # drops on the link queues of remote writers count too
@@ -185,8 +201,13 @@ class GraphRunner:
     def start(self) -> None:
         """Start every node (sinks first, so no early frame finds nobody listening)."""
         self._started_at = time.monotonic()
-        if self.processes is not None:
-            self.processes.start()
+        if self.processes is not None and not self.processes.start():  # stopped while meeting other hosts
+            if self._exit_code is None:
+                self.request_stop(EXIT_USAGE)  # another host runs a different graph
+            return
+        if not self._running:
+            self._done.set()  # nothing runs here (a host part without nodes)
+        self._started = True
         for name in reversed(list(self.runners)):
             self.runners[name].start()
 
@@ -194,14 +215,14 @@ class GraphRunner:
         """Block until the graph ends or is stopped, then collect the result."""
         self._done.wait()
         stuck: list[str] = []
-        if self.stop_event.is_set():
+        if self._started and self.stop_event.is_set():
             deadline = time.monotonic() + STOP_GRACE_S
             for name, runner in self.runners.items():
                 if not runner.join(max(deadline - time.monotonic(), 0.0)):
                     stuck.append(name)
             if stuck:
                 log.warning("nodes still busy after %.1f s, leaving them behind: %s", STOP_GRACE_S, ", ".join(stuck))
-        else:
+        elif self._started:
             for runner in self.runners.values():
                 runner.join()
         if self.processes is not None:
@@ -209,13 +230,13 @@ class GraphRunner:
                 runner = self.runners[name]
                 if isinstance(runner, ProcessRunner):
                     runner.kill()  # a process, unlike a thread, can be ended for sure
-            self.processes.close()
+            self.processes.close(flush=not self.stop_event.is_set())
         code = self._exit_code if self._exit_code is not None else EXIT_OK
         return RunResult(code, self.failure, self.snapshot(), time.monotonic() - self._started_at, stuck)
 
     def snapshot(self) -> list[NodeSnapshot]:
         """Current figures of every node, in graph order."""
-        return [self.stats[n.name].snapshot() for n in self.graph.spec.nodes]
+        return [self.stats[n.name].snapshot() for n in self.graph.spec.nodes if n.name in self.stats]
 
     def buffer_table(self) -> dict[str, dict[str, object]]:
         """Resolved policy, size, writer and readers of every buffer."""

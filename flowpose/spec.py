@@ -13,6 +13,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowpose.hostspec import CurveSpec, HostSpec
+
 BufferPolicy = Literal["auto", "latest", "lossless"]
 RunnerKind = Literal["thread", "process"]
 RestartPolicy = Literal["never", "on-failure"]
@@ -43,6 +45,7 @@ class Defaults(_Strict):
     restart: RestartPolicy = "never"
     max_restarts: int = Field(3, ge=0)
     backoff: float = Field(0.5, ge=0, description="First restart delay in seconds; doubles each time.")
+    host: str | None = Field(None, description="Host of nodes that name none (default: the first host listed).")
 
 
 class NodeSpec(_Strict):
@@ -62,6 +65,7 @@ class NodeSpec(_Strict):
     restart: RestartPolicy | None = None
     max_restarts: int | None = Field(None, ge=0)
     backoff: float | None = Field(None, ge=0)
+    host: str | None = Field(None, description="Which of the graph's `hosts` runs the node (default: defaults.host).")
 
 
 class GraphSpec(_Strict):
@@ -71,6 +75,10 @@ class GraphSpec(_Strict):
     description: str = ""
     defaults: Defaults = Field(default_factory=Defaults)
     buffers: dict[str, BufferSpec] = Field(default_factory=dict, description="Per-buffer settings.")
+    hosts: dict[str, HostSpec] = Field(
+        default_factory=dict, description="Named hosts the graph's parts run on (`flowpose run GRAPH --host NAME`)."
+    )
+    curve: CurveSpec | None = Field(None, description="Authenticate and encrypt links between hosts (CurveZMQ).")
     nodes: list[NodeSpec] = Field(min_length=1)
 
     def node(self, name: str) -> NodeSpec:

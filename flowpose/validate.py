@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from flowpose.hosts import check_hosts
 from flowpose.node import Node, NodeParams
 from flowpose.overrides import Override, coerce, parse_override
 from flowpose.problems import GraphError, Problem, ProblemCollector, describe_error, format_loc
@@ -40,6 +41,7 @@ class ValidGraph:
     file: str = "<string>"
     writers: dict[str, str] = field(default_factory=dict)
     readers: dict[str, list[str]] = field(default_factory=dict)
+    source: SourceMap | None = field(default=None, repr=False)  # line numbers, for problems found later
 
 
 def _unknown_param(err: Any, model: type[NodeParams]) -> str:
@@ -145,6 +147,7 @@ def validate_data(data: Any, smap: SourceMap, overrides: Sequence[str] = ()) -> 
             params[node.name] = checked
 
     writers = check_wiring(col, nodes, data.get("buffers") or {} if isinstance(data.get("buffers"), dict) else {})
+    check_hosts(col, nodes, data, writers)
     if col.problems:
         raise GraphError(col.problems)
     spec = GraphSpec.model_validate(data)
@@ -154,7 +157,7 @@ def validate_data(data: Any, smap: SourceMap, overrides: Sequence[str] = ()) -> 
     for node in spec.nodes:
         for buf in node.inputs:
             readers[buf].append(node.name)
-    return ValidGraph(spec, classes, params, smap.file, writers, dict(readers))
+    return ValidGraph(spec, classes, params, smap.file, writers, dict(readers), smap)
 
 
 def validate_text(text: str, file: str = "<string>", overrides: Sequence[str] = ()) -> ValidGraph:

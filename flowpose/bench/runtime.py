@@ -6,11 +6,14 @@ A file-like test pattern feeds a chain of pass-through nodes into a recording si
   the gap between one node handing a frame on (its trace ``t_out``) and the next node
   taking it (``t_in``): queueing, waking a thread, and bookkeeping.
 * Max fps: the source runs unpaced with lossless buffers; frames at the sink per second.
-* Yardstick: the same paced chain built the way MMPose's webcam executor works (each node
-  thread polls its queue and sleeps 10 ms when it is empty), measured in the same run.
+* Yardsticks (:mod:`flowpose.bench.yardsticks`), measured in the same run: the same paced
+  chain built the way MMPose's webcam executor works (each node thread polls its queue and
+  sleeps 10 ms when it is empty); one memcpy of the frame, in cache and cold; and for process
+  and tcp modes the cheapest possible message between two processes (:mod:`flowpose.bench.floor`).
 * Modes: ``thread`` runs the pass-through nodes in threads, ``process`` each in its own
-  process (source and sink stay in the parent, so a frame crosses hops + 1 links); process
-  hops are compared with one plain memcpy of the same frame.
+  process (source and sink stay in the parent, so a frame crosses hops + 1 links), ``tcp``
+  each on its own host on loopback (:mod:`flowpose.bench.tcp_chain`: every link is tcp);
+  process and tcp hops are compared with one plain memcpy of the same frame.
 """
 
 from __future__ import annotations
@@ -18,8 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import queue
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from flowpose.bench.yardsticks import Memcpy, measure_memcpy, measure_polling_chain
 from flowpose.frame import Frame
 from flowpose.node import Node
 from flowpose.runtime import GraphRunner
@@ -91,10 +93,16 @@ def _chain_graph(
     return {"name": "bench chain", "defaults": {"buffer": {"policy": "lossless", "size": 4}}, "nodes": nodes}
 
 
-def _run_chain(
+def run_chain(
     width: int, height: int, hops: int, frames: int, fps: float, mode: str = "thread"
 ) -> list[tuple[int, list[int]]]:
+    """Run the chain once; per frame at the sink, its arrival time and its hop gaps (ns)."""
     sink = f"sink_{time.monotonic_ns()}"
+    if mode == "tcp":
+        from flowpose.bench.tcp_chain import run_hosts_chain
+
+        run_hosts_chain(_chain_graph(width, height, hops, frames, fps, sink), hops)
+        return HopRecorder.collected.pop(sink)
     graph = validate_data(_chain_graph(width, height, hops, frames, fps, sink, mode), SourceMap("<bench>"))
     result = GraphRunner(graph).run(handle_signals=False)
     if result.exit_code != 0:
@@ -103,99 +111,62 @@ def _run_chain(
 
 
 def measure_chain(width: int, height: int, hops: int, frames: int, mode: str = "thread") -> ChainResult:
-    """Measure hop overhead (paced, one frame in flight) and max fps (unpaced) of a chain."""
-    # Pacing at 200 fps (100 with processes) leaves 5-10 ms between frames, far more than a
-    # chain takes, so each frame crosses an idle pipeline and the gaps are pure hop cost.
-    fps = 200.0 if mode == "thread" else 100.0
-    paced = _run_chain(width, height, hops, max(frames // 4, 200), fps, mode)
+    """Measure max fps (unpaced) and hop overhead (paced, one frame in flight) of a chain."""
+    flood = run_chain(width, height, hops, frames, 0.0, mode)
+    arrivals = np.array([t for t, _ in flood], dtype=np.float64)
+    span_s = (arrivals[-1] - arrivals[0]) / 1e9
+    max_fps = (len(arrivals) - 1) / span_s if span_s > 0 else float("inf")
+    # Paced at a fifth of what the chain sustains (at most 200 fps in threads, 100 across
+    # processes, whose hops also compete for the cores), each frame crosses an idle pipeline,
+    # so the gaps are pure hop cost, not time spent queueing behind the previous frame.
+    fps = min(200.0 if mode == "thread" else 100.0, max_fps / 5)
+    paced = run_chain(width, height, hops, max(min(frames // 4, int(fps * 10)), 100), fps, mode)
     # Skip the first second: in process mode early frames waited for the children to start.
     warm = [row for t, row in paced if t > paced[0][0] + 1e9] or [row for _, row in paced[10:]]
     gaps = np.array([g for row in warm for g in row], dtype=np.float64) / 1e6
-    flood = _run_chain(width, height, hops, frames, 0.0, mode)
-    arrivals = np.array([t for t, _ in flood], dtype=np.float64)
-    span_s = (arrivals[-1] - arrivals[0]) / 1e9
     return ChainResult(
         size=f"{width}x{height}",
         mode=mode,
         hops=hops,
         hop_ms_median=float(np.median(gaps)),
         hop_ms_p95=float(np.percentile(gaps, 95)),
-        max_fps=(len(arrivals) - 1) / span_s if span_s > 0 else float("inf"),
+        max_fps=max_fps,
         frames=len(arrivals),
     )
 
 
-def measure_polling_chain(hops: int, frames: int, poll_s: float = 0.01) -> np.ndarray:
-    """Hop gaps (ms) of a chain whose stages poll their queue and sleep ``poll_s`` when empty.
-
-    This is the pattern of MMPose's webcam executor, rebuilt here as a yardstick; frames are
-    paced like in :func:`measure_chain` (one in flight).
-    """
-    queues: list[queue.Queue[tuple[int, int] | None]] = [queue.Queue() for _ in range(hops + 1)]
-    gaps: list[float] = []
-
-    def stage(i: int) -> None:
-        while True:
-            try:
-                item = queues[i].get_nowait()
-            except queue.Empty:
-                time.sleep(poll_s)
-                continue
-            if item is None:
-                queues[i + 1].put(None) if i < hops else None
-                return
-            sent, _ = item
-            now = time.time_ns()
-            gaps.append((now - sent) / 1e6)
-            if i < hops:
-                queues[i + 1].put((time.time_ns(), 0))
-
-    threads = [threading.Thread(target=stage, args=(i,), daemon=True) for i in range(hops + 1)]
-    for t in threads:
-        t.start()
-    for _ in range(frames):
-        queues[0].put((time.time_ns(), 0))
-        time.sleep(0.02)  # one frame in flight: the chain is idle when the next one comes
-    queues[0].put(None)
-    for t in threads:
-        t.join()
-    return np.array(gaps)
-
-
-def measure_memcpy(width: int, height: int, repeat: int = 200) -> float:
-    """Median time (ms) of one plain copy of a ``width`` x ``height`` BGR frame."""
-    src = np.random.default_rng(0).integers(0, 255, (height, width, 3), dtype=np.uint8)
-    dst = np.empty_like(src)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter_ns()
-        np.copyto(dst, src)
-        times.append(time.perf_counter_ns() - start)
-    return float(np.median(times)) / 1e6
-
-
 def format_results(
-    results: list[ChainResult], polling: np.ndarray | None = None, memcpy: dict[str, float] | None = None
+    results: list[ChainResult],
+    polling: np.ndarray | None = None,
+    memcpy: dict[str, Memcpy] | None = None,
+    floor: np.ndarray | None = None,
 ) -> str:
     """The results as a Markdown table (with the yardsticks and ratios when given)."""
     memcpy = memcpy or {}
     lines = [
-        "| frame | mode | hops | hop median (ms) | hop p95 (ms) | max fps through the chain | hop / memcpy |",
-        "|---|---|---|---|---|---|---|",
+        "| frame | mode | hops | hop median (ms) | hop p95 (ms) | max fps through the chain "
+        "| hop / memcpy in cache | hop / memcpy cold |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for size, ms in memcpy.items():
-        lines.append(f"| {size} | memcpy (yardstick) | - | {ms:.4f} | - | - | 1.0 |")
+    for size, copy in memcpy.items():
+        lines.append(f"| {size} | memcpy in cache (yardstick) | - | {copy.warm_ms:.4f} | - | - | 1.0 | - |")
+        lines.append(f"| {size} | memcpy cold (yardstick) | - | {copy.cold_ms:.4f} | - | - | - | 1.0 |")
+    if floor is not None and len(floor):
+        median, p95 = float(np.median(floor)), float(np.percentile(floor, 95))
+        label = "ZeroMQ ipc one way, 8 bytes (floor of a process hop)"
+        lines.append(f"| any | {label} | - | {median:.4f} | {p95:.4f} | - | - | - |")
     for r in results:
-        ratio = f"{r.hop_ms_median / memcpy[r.size]:.1f}" if r.size in memcpy else "-"
+        copy = memcpy.get(r.size)
+        warm, cold = (f"{r.hop_ms_median / ms:.1f}" for ms in (copy.warm_ms, copy.cold_ms)) if copy else "--"
         lines.append(
             f"| {r.size} | {r.mode} | {r.hops} | {r.hop_ms_median:.4f} | {r.hop_ms_p95:.4f} | {r.max_fps:,.0f} "
-            f"| {ratio} |"
+            f"| {warm} | {cold} |"
         )
     if polling is not None and len(polling):
         median = float(np.median(polling))
         lines.append(
             f"| any | polling 10 ms (MMPose-style) | {results[0].hops if results else '-'} | {median:.4f} | "
-            f"{np.percentile(polling, 95):.4f} | - | - |"
+            f"{np.percentile(polling, 95):.4f} | - | - | - |"
         )
         for r in results:
             if r.mode == "thread":
@@ -206,7 +177,7 @@ def format_results(
 def main(args: argparse.Namespace) -> int:
     """Entry point of ``flowpose bench runtime``."""
     results = []
-    memcpy: dict[str, float] = {}
+    memcpy: dict[str, Memcpy] = {}
     modes = getattr(args, "modes", "thread").split(",")
     for size in args.sizes.split(","):
         width, height = (int(v) for v in size.lower().split("x"))
@@ -216,7 +187,13 @@ def main(args: argparse.Namespace) -> int:
             results.append(measure_chain(width, height, args.hops, args.frames, mode))
     log.info("measuring the polling yardstick ...")
     polling = measure_polling_chain(args.hops, 50)
-    print(format_results(results, polling, memcpy if "process" in modes else None))
+    floor = None
+    if set(modes) - {"thread"}:
+        from flowpose.bench.floor import measure_ipc_floor
+
+        log.info("measuring the floor of a process hop ...")
+        floor = measure_ipc_floor()
+    print(format_results(results, polling, memcpy if floor is not None else None, floor))
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n", encoding="utf-8")
     return 0

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
+from flowpose.hosts import check_host_name
 from flowpose.problems import GraphError
 from flowpose.render import to_dot, to_mermaid
 from flowpose.runtime import EXIT_USAGE, GraphRunner, RunResult
@@ -74,9 +75,16 @@ def _summary(runner: GraphRunner, result: RunResult) -> dict[str, object]:
 
 
 def _run(args: argparse.Namespace, graph: ValidGraph) -> int:
-    runner = GraphRunner(graph, trace=bool(args.trace))
+    host = getattr(args, "host", None)
+    try:
+        check_host_name(graph.spec, graph.file, host)
+        runner = GraphRunner(graph, trace=bool(args.trace), host=host)
+    except GraphError as exc:  # --host not in the graph, key files missing
+        print(f"{args.graph}: {exc.report()}", file=sys.stderr)
+        return EXIT_USAGE
     policies = ", ".join(f"{n}={b.spec.policy}/{b.spec.size}" for n, b in runner.buffers.items())
-    log.info("running %r (%d nodes; buffers %s)", graph.spec.name, len(graph.spec.nodes), policies)
+    part = f"host {host!r} of " if host else ""
+    log.info("running %s%r (%d nodes; buffers %s)", part, graph.spec.name, len(runner.stats), policies)
     if args.stats:
         with LiveTable(runner):
             result = runner.run()

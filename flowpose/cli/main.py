@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--stats", action="store_true", help="live per-node table in the terminal")
     run.add_argument("--stats-json", metavar="FILE", help="write a JSON summary of the run at exit")
     run.add_argument("--trace", metavar="FILE", help="write a Chrome/Perfetto trace-event JSON at exit")
+    run.add_argument("--host", metavar="NAME", help="run this host's part of a graph that lists `hosts`")
 
     val = sub.add_parser("validate", help="check a graph file and report every problem")
     _add_graph_args(val)
@@ -56,7 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--frames", type=int, default=2000, help="frames per measurement")
     rt.add_argument("--sizes", default="640x480,1920x1080", help="comma-separated WxH frame sizes")
     rt.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
-    rt.add_argument("--modes", default="thread", help="comma-separated runners to compare: thread,process")
+    rt.add_argument("--modes", default="thread", help="comma-separated runners to compare: thread,process,tcp")
+    tr = bench_sub.add_parser("transport", help="one frame over ZeroMQ (ipc, tcp, shared memory) vs a memcpy")
+    tr.add_argument("--iters", type=int, default=200, help="timed hops per variant")
+    tr.add_argument("--warmup", type=int, default=20, help="untimed hops first")
+    tr.add_argument("--sizes", default="640x480,1920x1080", help="comma-separated WxH frame sizes")
+    tr.add_argument("--stream", type=int, default=100, help="frames for the throughput rows, 0 = skip")
     pose = bench_sub.add_parser("pose", help="batched pose inference vs one session.run per person")
     pose.add_argument("--model", help="FILE or zoo:NAME; default: build an RTMPose-m stand-in (needs onnx)")
     pose.add_argument("--preset", help="card preset for a model without a card (e.g. rtmpose_simcc)")
@@ -81,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     from flowpose.cli import zoo_commands  # light: argparse set-up only
 
     zoo_commands.add_parsers(sub)
+    from flowpose.cli import keys_commands  # light: argparse set-up only
+
+    keys_commands.add_parsers(sub)
     return parser
 
 
@@ -107,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from flowpose.cli import eval_commands
 
         return eval_commands.dispatch(args)
+    if args.command == "bench" and args.bench == "transport":
+        from flowpose.bench import transport
+
+        return transport.main(args)
     if args.command == "bench" and args.bench == "pipeline":
         from flowpose.bench import pipeline
 
@@ -119,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from flowpose.bench import runtime
 
         return runtime.main(args)
+    if args.command == "keys":
+        from flowpose.cli import keys_commands
+
+        return keys_commands.dispatch(args)
     if args.command in ("zoo", "model"):
         from flowpose.cli import zoo_commands
 

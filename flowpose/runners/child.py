@@ -8,17 +8,17 @@ receivers and output buffers read by link senders, and runs the same
 
 The child dies with its parent, event-driven, twice over: a thread blocks reading stdin (end
 of file once the parent is gone) and, on Linux, ``PR_SET_PDEATHSIG`` sends it SIGTERM when the
-parent dies; both stop it the orderly way, so shared-memory segments are unlinked. It
-ignores SIGINT: Ctrl-C is for the parent, which tells every child to stop.
+parent dies; both stop it the orderly way, so shared-memory segments are unlinked, and a
+child whose parent was killed removes the run's socket folder (see
+:mod:`flowpose.runners.orphan`). It ignores SIGINT: Ctrl-C is for the parent, which tells
+every child to stop.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -29,7 +29,8 @@ from flowpose.buffers import Buffer, Inbox, QueueSpec
 from flowpose.registry import resolve
 from flowpose.runners.control import REPORT_PERIOD_S, ControlClient
 from flowpose.runners.linkset import LinkSet, LinkSpec
-from flowpose.runners.shm import remove_segments, segment_prefix
+from flowpose.runners.orphan import ParentWatch, clean_up_after
+from flowpose.runners.security import Curve
 from flowpose.runners.worker import NodeFailure, RestartPolicy, Worker
 from flowpose.stats import NodeStats
 from flowpose.trace import TraceRecorder
@@ -37,7 +38,6 @@ from flowpose.trace import TraceRecorder
 log = logging.getLogger(__name__)
 
 STOP_GRACE_S = 1.0  # a node stuck in a C call is left behind after this (we exit regardless)
-PR_SET_PDEATHSIG = 1
 
 
 class FrameIds:
@@ -85,19 +85,28 @@ class Child:
         self.stop = threading.Event()
         self._wake = threading.Event()
         self.exit_code = 0
+        self.told_to_stop = False  # by the parent ("stop" on stdin), rather than by its death
+        self.parent = ParentWatch(config["parent_pid"])
         specs = [QueueSpec(i["buffer"], i["policy"], i["size"]) for i in config["inputs"]]
-        self.inbox = Inbox(specs) if specs else None
+        feedback = config.get("feedback", ())
         self.outputs = [Buffer(o["buffer"], o["policy"], o["size"]) for o in config["outputs"]]
         self.stats = NodeStats(self.name, config["type"], "process", is_sink=not self.outputs)
+        curve = Curve.from_json(config["curve"]) if config.get("curve") else None
+        self.links = LinkSet(shm=config["shm"], curve=curve)
+        in_links = [LinkSpec(**link) for link in config["in_links"]]
+        self.inbox: Inbox | None = None
+        if len(specs) == 1 and not feedback and len(in_links) == 1:
+            # One input, from a link: the node's thread reads the socket itself (no receiver thread).
+            self.inbox = self.links.direct_inbox(in_links[0], specs[0], self.stats)
+        elif specs:
+            self.inbox = Inbox(specs, feedback)
+            for link in in_links:
+                self.links.add_receiver(link, self.inbox, self.stats)
         if self.inbox is not None:
             self.stats.attach_queues(lambda ib=self.inbox: sum(ib.drops), self.inbox.depth)
-        self.links = LinkSet(shm=config["shm"])
         by_name = {b.name: b for b in self.outputs}
         for link in config["out_links"]:
             self.links.add_sender(LinkSpec(**link), by_name[link["buffer"]])
-        for link in config["in_links"]:
-            assert self.inbox is not None
-            self.links.add_receiver(LinkSpec(**link), self.inbox, self.stats)
         self.control = ControlClient(config["control"], self.name)
         self.spans = SpanBuffer(self.name) if config["trace"] else None
         self.ids = FrameIds(config["next_id"]) if cls.is_source() else None
@@ -152,6 +161,7 @@ class Child:
     def _watch_stdin(self) -> None:
         for line in sys.stdin.buffer:  # blocks; returns at end of file (the parent is gone)
             if line.strip() == b"stop":
+                self.told_to_stop = True
                 break
         self.request_stop(0)
 
@@ -179,19 +189,9 @@ class Child:
         self._report(final=True)
         self.control.send("bye", pid=os.getpid(), code=self.exit_code)
         self.control.close()
-        if os.getppid() != self.config["parent_pid"]:  # orphaned: clean up what the parent would have
-            folder = os.path.dirname(self.config["control"].removeprefix("ipc://"))
-            shutil.rmtree(folder, ignore_errors=True)
-            remove_segments(segment_prefix(self.config["control"]))
+        if not self.told_to_stop and self.parent.gone():  # orphaned: clean up what the parent would have
+            clean_up_after(self.config["control"])
         return self.exit_code
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != parent_pid:  # it died before we could ask to be told
-        os._exit(0)
 
 
 def _stop_on_sigterm(child: Child) -> None:
@@ -213,7 +213,10 @@ def main() -> None:
     config = json.loads(sys.stdin.buffer.readline() or b"null")
     if not isinstance(config, dict):
         sys.exit("flowpose.runners.child: expected a JSON configuration on stdin")
-    _die_with_parent(config["parent_pid"])
+    parent = ParentWatch(config["parent_pid"])
+    if not parent.die_with_parent():  # it died before we could ask to be told
+        clean_up_after(config["control"])
+        os._exit(0)
     logging.basicConfig(
         level=config.get("log_level", logging.INFO),
         format=f"%(asctime)s %(levelname)-7s [{config['node']}:%(process)d] %(name)s: %(message)s",
@@ -228,6 +231,7 @@ def main() -> None:
         control.send("bye", pid=os.getpid(), code=1)
         control.close()
         os._exit(1)
+    child.parent = parent
     _stop_on_sigterm(child)
     code = child.run()
     logging.shutdown()

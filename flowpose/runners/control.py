@@ -25,7 +25,7 @@ from typing import Any
 import msgpack
 import zmq
 
-from flowpose.runners.links import StopPipe
+from flowpose.runners.protocol import StopPipe
 
 log = logging.getLogger(__name__)
 
@@ -120,4 +120,6 @@ class ControlServer:
         self._stop.set()
         if self._thread.ident is not None:
             self._thread.join(2.0)
+        else:
+            self._sock.close(linger=0)  # never started (the graph failed to build)
         self._stop.close()

@@ -1,79 +1,57 @@
 """Links: a buffer's messages to one reader in another process, over a pair of ZeroMQ sockets.
 
 One link per (buffer, remote reader). The **sender** is just another reader of the local
-:class:`~flowpose.buffers.Buffer`: it owns an :class:`~flowpose.buffers.Inbox` subscribed to it
-with the buffer's policy and size, so ``latest`` drops (oldest first) happen there when the
-link is busy and ``lossless`` makes the writer wait there — exactly as for a local reader.
-The **receiver** decodes what arrives and puts it into the reading node's inbox.
+:class:`~flowpose.buffers.Buffer`: the buffer's writer calls :meth:`LinkSender.put` like it
+calls ``Inbox.put`` for a local reader. When the link holds a credit the writer's own thread
+sends at once (no hand-over to another thread: that wake-up was a third of a hop); otherwise
+the message waits in a queue with the buffer's policy and size, so ``latest`` drops (oldest
+first) and ``lossless`` makes the writer wait exactly as for a local reader, and a helper
+thread sends it when a credit comes back. The **receiver** (:mod:`flowpose.runners.receiver`)
+decodes what arrives and hands it to the reading node.
 
 Flow control is by credit: the receiver grants a window with ``HELLO`` when it (re)connects
-and acknowledges each message once it is in the reader's inbox (for ``lossless`` that put
-waits for room, so the acknowledgement waits too). The sender takes a message from its inbox
-only when it holds a credit, so the newest frame is picked at the moment the link is free and
-nothing queues without bound. Acknowledgements carry the sender's epoch and sequence number;
-a ``HELLO`` resets the window, so either side can be restarted and the other carries on.
+and acknowledges each message once it is in the reader's inbox. The sender sends only while
+it holds a credit, so under ``latest`` the frame sent is the newest one at the moment the link
+is free, and nothing queues without bound. Acknowledgements carry the sender's epoch and
+sequence number; a ``HELLO`` resets the window, so either side can be restarted.
 
-Wire: sender -> receiver ``[prefix, *wire.encode(msg)]``; receiver -> sender ``HELLO`` or
-``ACK``. Both ends are DEALER sockets (PAIR does not reconnect); the sender binds, so its
-endpoint is stable, and the receiver connects. Each socket is used by its own thread only.
+Wire, sender -> receiver: ``[prefix, *wire.encode(msg)]`` where the prefix is the sender's
+epoch and sequence number, then the shared-memory slot (:mod:`flowpose.runners.shm`), if any.
+Receiver -> sender: ``HELLO`` (window, reader epoch) or ``ACK`` (epoch, seq, then the sequence
+numbers whose slots the reader released). Both ends are DEALER sockets (PAIR does not
+reconnect); the sender binds, so its endpoint is stable, and the receiver connects. A socket is
+used by one thread at a time, handed over under the sender's lock.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import struct
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 import zmq
-from zmq.utils.monitor import recv_monitor_message
 
-from flowpose.buffers import Buffer, Inbox
+from flowpose.buffers import LOSSLESS, Buffer, QueueSpec
 from flowpose.frame import EndOfStream, Frame, Message
-from flowpose.runners.shm import SlotReader, SlotWriter
+from flowpose.runners.protocol import (
+    ACK,
+    ACK_BODY,
+    CONTROL_HWM,
+    HELLO,
+    HELLO_BODY,
+    HWM,
+    PREFIX,
+    SEQ,
+    StopPipe,
+    link_socket,
+)
+from flowpose.runners.security import Curve
+from flowpose.runners.shm_writer import SlotWriter
 from flowpose.transport import BadMessageCounter, WireError, encode
 
 log = logging.getLogger(__name__)
-
-LINK_WINDOW = 4  # credits at most: bounds what is in flight whatever the buffer size
-HWM = 4  # socket high-water marks; credits keep us below them, HWM is the safety net
-PREFIX = struct.Struct("<QQ")  # sender epoch, sequence number; then the shared-memory slot info, if any
-HELLO, ACK = b"H", b"A"
-_HELLO = struct.Struct("<I")
-_ACK = struct.Struct("<QQ")
-
-
-class StopPipe:
-    """A level-triggered stop signal that pollers can wait on (a pipe nobody reads)."""
-
-    def __init__(self) -> None:
-        self._r, self._w = os.pipe()
-        self.is_set = False
-
-    def fileno(self) -> int:
-        """The read end, readable once :meth:`set` was called."""
-        return self._r
-
-    def set(self) -> None:
-        """Wake every poller that includes this pipe, now and later."""
-        if not self.is_set:
-            self.is_set = True
-            os.write(self._w, b"x")
-
-    def close(self) -> None:
-        """Release the file descriptors."""
-        os.close(self._r)
-        os.close(self._w)
-
-
-def _socket(ctx: zmq.Context) -> zmq.Socket:
-    sock = ctx.socket(zmq.DEALER)
-    sock.setsockopt(zmq.SNDHWM, HWM)
-    sock.setsockopt(zmq.RCVHWM, HWM)
-    sock.setsockopt(zmq.LINGER, 0)  # frames of a stopping graph are not worth waiting for
-    return sock
 
 
 class LinkSender:
@@ -86,75 +64,174 @@ class LinkSender:
         reader: Name of the reading node (drops are attributed to it).
         stop: The process's stop pipe.
         shm: Send images through shared-memory slots (same host only).
+        curve: Authenticate and encrypt (tcp links between hosts); this end is the server.
+        queue: Policy and size of the sending queue (default: the buffer's own).
+        on_socket: Called with the socket before it binds (to monitor it).
     """
 
     def __init__(
-        self, ctx: zmq.Context, buffer: Buffer, endpoint: str, reader: str, stop: StopPipe, shm: bool = False
+        self,
+        ctx: zmq.Context,
+        buffer: Buffer,
+        endpoint: str,
+        reader: str,
+        stop: StopPipe,
+        shm: bool = False,
+        curve: Curve | None = None,
+        queue: QueueSpec | None = None,
+        on_socket: Callable[[zmq.Socket], None] | None = None,
     ) -> None:
         self.buffer, self.endpoint, self.reader, self._stop = buffer, endpoint, reader, stop
-        self.inbox = Inbox([buffer.spec])
-        buffer.subscribe(self.inbox, 0)
-        self._sock = _socket(ctx)
-        self._sock.bind(endpoint)
+        self.spec = queue or buffer.spec
+        self._lossless = self.spec.policy == LOSSLESS
+        # Reentrant: Ctrl-C's handler closes links, maybe while its own thread is in flush().
+        self._cond = threading.Condition(threading.RLock())
+        self._pending: deque[Message] = deque()
+        self._helper_owns = False  # the helper thread owns the socket (the writer queues instead)
+        self._draining = False  # flush(): keep the helper until the last message is acknowledged
+        self._closed = False
+        self._sock = link_socket(ctx, rcvhwm=CONTROL_HWM, sndhwm=HWM)
+        if curve is not None:
+            curve.server(self._sock)
+        if on_socket is not None:
+            on_socket(self._sock)
+        try:
+            self._sock.bind(endpoint)
+        except zmq.ZMQError:
+            self._sock.close(linger=0)
+            raise
         self._slots = SlotWriter(endpoint) if shm else None
         self._epoch = time.time_ns()  # differs between restarts of the sending process
         self._seq = self._acked = self._window = 0
+        self._reader_epoch: int | None = None
+        self._queue_drops = 0
         self._bad = BadMessageCounter(f"link {buffer.name}->{reader} (encode)", log)
         self.thread = threading.Thread(target=self._main, name=f"flowpose:send:{buffer.name}->{reader}", daemon=True)
+        buffer.subscribe(self, 0)  # type: ignore[arg-type]  # a reader like an Inbox: put(index, msg)
 
     @property
     def drops(self) -> int:
         """Messages dropped on this link's ``latest`` queue (and frames that cannot be encoded)."""
-        return self.inbox.drops[0] + self._bad.total
+        return self._queue_drops + self._bad.total
+
+    @property
+    def delivered(self) -> bool:
+        """Whether everything put so far was sent and acknowledged (a snapshot)."""
+        return not self._pending and self._acked >= self._seq
+
+    # -- the writer's side --------------------------------------------------------------------
+
+    def put(self, index: int, msg: Message) -> bool:
+        """Send ``msg`` now if the link holds a credit, else queue it by the policy (buffer side).
+
+        Returns:
+            False once the link is closed (the message is discarded).
+        """
+        with self._cond:
+            if self._closed:
+                return False
+            if not self._helper_owns and not self._pending:
+                self._read_control()
+                if self._credit() and self._send(msg):
+                    return True
+            if not self._queue(msg):
+                return False
+            if not self._helper_owns:  # hand the socket to the helper, which waits for credits
+                self._helper_owns = True
+                self._cond.notify_all()
+            return True
+
+    def _queue(self, msg: Message) -> bool:
+        pending = self._pending
+        if isinstance(msg, EndOfStream):  # takes no room: it must not push out the last frame
+            pending.append(msg)
+            return True
+        if self._lossless:
+            while len(pending) >= self.spec.size and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                return False
+        elif len(pending) >= self.spec.size:
+            pending.popleft()  # never an EndOfStream: nothing follows one
+            self._queue_drops += 1
+        pending.append(msg)
+        return True
+
+    # -- the helper thread ----------------------------------------------------------------------
 
     def _main(self) -> None:
         poller = zmq.Poller()
         poller.register(self._sock, zmq.POLLIN)
         poller.register(self._stop, zmq.POLLIN)
         try:
-            while self._wait(poller, lambda: self._seq - self._acked < self._window):
-                item = self.inbox.get()
-                if item is None:
-                    return
-                msg = item[1]
-                if not self._send(msg, poller):
-                    return
-                if isinstance(msg, EndOfStream):  # the last message: make sure it arrived
-                    self._wait(poller, lambda: self._acked >= self._seq)
-                    return
+            while True:
+                with self._cond:
+                    while not self._helper_owns and not self._closed:
+                        self._cond.wait()
+                    if self._closed:
+                        return
+                self._serve(poller)
         except Exception:
             log.exception("link %s -> %s failed", self.buffer.name, self.reader)
         finally:
-            self._sock.close(linger=0)
-            if self._slots is not None:
-                self._slots.close()
+            with self._cond:
+                self._helper_owns = False  # so close() releases the socket from this thread
+            self.close()
 
-    def _wait(self, poller: zmq.Poller, ready: Callable[[], bool]) -> bool:
-        """Handle credits until ``ready()``; False when stopping."""
-        while not ready():
-            events = dict(poller.poll())
-            if self._stop.fileno() in events:
-                return False
-            if self._sock in events:
-                self._read_credits()
-        return not self._stop.is_set
+    def _serve(self, poller: zmq.Poller) -> None:
+        """Own the socket: send what is queued as credits come; hand it back when done."""
+        while True:
+            with self._cond:
+                self._read_control()
+                blocked = False
+                while self._pending and self._credit():
+                    if not self._send(self._pending[0]):
+                        blocked = True
+                        break
+                    self._pending.popleft()
+                    self._cond.notify_all()  # room for a waiting lossless writer
+                if not self._pending and not (self._draining and self._acked < self._seq):
+                    self._helper_owns = self._draining = False
+                    self._cond.notify_all()
+                    return
+            # Credits arrive as input; a full (or peerless) socket wants room to send.
+            poller.modify(self._sock, zmq.POLLIN | (zmq.POLLOUT if blocked else 0))
+            if self._stop.fileno() in dict(poller.poll()):
+                with self._cond:
+                    self._closed = True
+                    self._cond.notify_all()
+                return
 
-    def _read_credits(self) -> None:
+    # -- socket work (under the lock, by the thread owning the socket) ----------------------------
+
+    def _credit(self) -> bool:
+        return self._seq - self._acked < self._window
+
+    def _read_control(self) -> None:
         while True:
             try:
                 data = self._sock.recv(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            if data[:1] == HELLO and len(data) == 1 + _HELLO.size:
+            kind, body = data[:1], memoryview(data)[1:]
+            if kind == HELLO and len(body) == HELLO_BODY.size:
                 # A (re)started receiver: what was in flight to its predecessor is gone.
-                self._window = _HELLO.unpack_from(data, 1)[0]
+                self._window, epoch = HELLO_BODY.unpack_from(body)
                 self._acked = self._seq
-            elif data[:1] == ACK and len(data) == 1 + _ACK.size:
-                epoch, seq = _ACK.unpack_from(data, 1)
-                if epoch == self._epoch:
-                    self._acked = max(self._acked, seq + 1)
+                if epoch != self._reader_epoch and self._slots is not None:
+                    self._slots.reader_restarted()
+                self._reader_epoch = epoch
+            elif kind == ACK and len(body) >= ACK_BODY.size and (len(body) - ACK_BODY.size) % SEQ.size == 0:
+                epoch, seq = ACK_BODY.unpack_from(body)
+                if epoch != self._epoch:
+                    continue  # meant for an earlier process of this node
+                self._acked = max(self._acked, min(seq + 1, self._seq))
+                if self._slots is not None:
+                    for (released,) in SEQ.iter_unpack(body[ACK_BODY.size :]):
+                        self._slots.release(released)
 
-    def _send(self, msg: Message, poller: zmq.Poller) -> bool:
+    def _send(self, msg: Message) -> bool:
+        """Send one message; False when the socket cannot take it now."""
         slot = b""
         try:
             if self._slots is not None and isinstance(msg, Frame):
@@ -162,101 +239,45 @@ class LinkSender:
             else:
                 parts = encode(msg)
         except WireError as error:
-            self._bad.record(error)  # a frame this node cannot ship; counted as a drop
+            self._bad.record(error)  # a frame this link cannot ship; counted as a drop
             return True
-        prefix = PREFIX.pack(self._epoch, self._seq) + slot
-        while True:
-            try:
-                self._sock.send_multipart([prefix, *parts], flags=zmq.NOBLOCK, copy=False)
-                break
-            except zmq.Again:  # no receiver connected (yet, or any more): wait for one
-                out = zmq.Poller()
-                out.register(self._sock, zmq.POLLOUT)
-                out.register(self._stop, zmq.POLLIN)
-                if self._stop.fileno() in dict(out.poll()):
-                    return False
+        try:
+            self._sock.send_multipart([PREFIX.pack(self._epoch, self._seq) + slot, *parts], zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            # The queue towards the reader is full (ZeroMQ counts what was read only every few
+            # messages), or the reader went away (its successor says HELLO): try again later.
+            if slot and self._slots is not None:
+                self._slots.release(self._seq)
+            return False
         self._seq += 1
         return True
 
+    # -- ending -------------------------------------------------------------------------------
 
-class LinkReceiver:
-    """Receives one link and puts its messages into input ``index`` of ``inbox``.
+    def flush(self) -> bool:
+        """Wait until everything queued was sent and acknowledged (end of stream included).
 
-    Args:
-        ctx: ZeroMQ context.
-        endpoint: The sender's endpoint (to connect to).
-        inbox: The reading node's inbox.
-        index: Which input of that inbox.
-        label: For log messages, e.g. ``"pose input detections"``.
-        stop: The process's stop pipe.
-        on_bad: Called once per bad message (to count it in the node's stats).
-    """
+        Returns:
+            True when it was, False when the link stopped first.
+        """
+        with self._cond:
+            if self._closed:
+                return False
+            if self._acked < self._seq or self._pending:
+                self._draining = True
+                self._helper_owns = True
+                self._cond.notify_all()
+            while (self._helper_owns or self._pending) and not self._closed:
+                self._cond.wait()
+            return not self._closed
 
-    def __init__(
-        self,
-        ctx: zmq.Context,
-        endpoint: str,
-        inbox: Inbox,
-        index: int,
-        label: str,
-        stop: StopPipe,
-        on_bad: Callable[[], None],
-    ) -> None:
-        self.endpoint, self.inbox, self.index, self._stop, self._on_bad = endpoint, inbox, index, stop, on_bad
-        self._sock = _socket(ctx)
-        # A HELLO on every (re)connection: a restarted sender starts with no credit at all.
-        # The monitor must exist before connect(), or the first connection may go unseen.
-        self._monitor = self._sock.get_monitor_socket(zmq.EVENT_CONNECTED)
-        self._sock.connect(endpoint)
-        self.bad = BadMessageCounter(label, log)
-        self._slots = SlotReader()
-        window = min(inbox.specs[index].size, LINK_WINDOW)
-        self._hello = HELLO + _HELLO.pack(window)
-        self.thread = threading.Thread(target=self._main, name=f"flowpose:recv:{label}", daemon=True)
-
-    def _main(self) -> None:
-        monitor = self._monitor
-        poller = zmq.Poller()
-        poller.register(self._sock, zmq.POLLIN)
-        poller.register(monitor, zmq.POLLIN)
-        poller.register(self._stop, zmq.POLLIN)
-        try:
-            while True:
-                events = dict(poller.poll())
-                if self._stop.fileno() in events:
-                    return
-                if monitor in events and recv_monitor_message(monitor)["event"] == zmq.EVENT_CONNECTED:
-                    self._sock.send(self._hello)
-                if self._sock in events and not self._handle(self._sock.recv_multipart(copy=False)):
-                    return
-        except Exception:
-            log.exception("link receiver %s failed", self.endpoint)
-        finally:
-            self._sock.disable_monitor()
-            monitor.close(linger=0)
+    def close(self) -> None:
+        """Stop sending and release the socket and the slots (idempotent; any thread)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            if self._sock.closed or (self._helper_owns and self.thread.is_alive()):
+                return  # the helper is polling it; it closes it on its way out
             self._sock.close(linger=0)
-            self._slots.close()
-
-    def _handle(self, parts: list[zmq.Frame]) -> bool:
-        prefix = parts[0].bytes
-        if len(parts) < 2 or len(prefix) < PREFIX.size:
-            self._reject(WireError("parts", f"link message needs a {PREFIX.size}-byte prefix and a header"))
-            return True  # nothing to acknowledge: it is not from a sender of ours
-        epoch, seq = PREFIX.unpack_from(prefix)
-        msg = self.bad.decode(parts[1:])
-        if len(prefix) > PREFIX.size and msg is not None:
-            if isinstance(msg, Frame) and len(parts) == 2:  # the image is in a slot, not inline
-                msg = self._slots.fill(msg, prefix[PREFIX.size :], seq, self.bad)
-            else:
-                msg = None
-                self.bad.record(WireError("parts", "slot info on a message that has no image to fill"))
-        if msg is None:
-            self._on_bad()
-        elif not self.inbox.put(self.index, msg):
-            return False  # the node is gone
-        self._sock.send(ACK + _ACK.pack(epoch, seq))
-        return True
-
-    def _reject(self, error: WireError) -> None:
-        self.bad.record(error)
-        self._on_bad()
+            if self._slots is not None:
+                self._slots.close()

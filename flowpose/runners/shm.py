@@ -1,24 +1,25 @@
-"""Shared-memory image slots for links between processes on one host.
+"""Shared-memory image slots for links between processes on one host, read in place.
 
 Sending a 1080p image through an ``ipc://`` socket costs ~1 ms (the kernel copies it twice
-through a socket buffer); copying it into a shared slot and out again costs two memcpys. The
-header still travels over ZeroMQ, with the slot number in the link prefix.
+through a socket buffer). Instead the sender copies the image into a *slot* (a file in
+``/dev/shm``, see :mod:`flowpose.runners.shm_writer`) and sends only the header, with the
+slot's name and stamp in the link prefix. The receiver (:class:`SlotReader`, here) maps the
+slot read-only and hands the node a numpy view of it: no copy on the receiving side.
 
-The sender owns a segment of :data:`~flowpose.runners.links.LINK_WINDOW` slots (a file in
-``/dev/shm``); message ``seq`` uses slot ``seq % slots``, which credit flow control makes safe:
-slot ``s`` is written again only after the message that used it was acknowledged, and the
-receiver acknowledges after copying the image out. Each slot starts with the sequence number
-written into it, checked again after the copy, so a slot overwritten under a reader (possible
-only around a restart) is detected and the message dropped as bad, never delivered torn.
+Lifetime: a node may keep a frame as long as it likes (a recorder, a tracker's history), so a
+slot belongs to the reader until the last array viewing it is garbage. A weak reference on the
+view's root array queues a *release* (the message's sequence number), which the receiving end
+sends back with its next acknowledgement; the sender writes a slot again only after that.
 
-The receiver copies out rather than handing the node a view of the slot: a node may keep a
-frame for as long as it likes (a recorder, a tracker's history), which would pin the slot.
+Forwarding: a node that passes a frame on unchanged (or with new instances: the image is
+shared) sends the same view downstream. The sender then does not copy it at all: the next
+process gets the name of the *upstream* slot, and the sender keeps the view (so the upstream
+slot stays held) until its own reader releases the message. A chain of processes thus copies
+an image once, where it enters shared memory. :data:`VIEWS` is how a sender recognises a view.
 
-We use ``/dev/shm`` files and :mod:`mmap` rather than :mod:`multiprocessing.shared_memory`:
-in Python 3.11 every process that merely attaches a segment registers it with a resource
-tracker (its own helper process) that unlinks it when that process exits, which breaks a
-segment shared by a sender and a restarting receiver. Without ``/dev/shm`` (not Linux), links
-send images inline over the socket instead.
+Each slot starts with a stamp (the sequence number it was written for), which travels in the
+slot info and is checked on arrival, so a slot overwritten by mistake is dropped as a bad
+message, never delivered torn.
 """
 
 from __future__ import annotations
@@ -29,16 +30,24 @@ import hashlib
 import mmap
 import os
 import struct
+import weakref
+from collections.abc import Callable
 
 import numpy as np
 
 from flowpose.frame import Frame
-from flowpose.transport import BadMessageCounter, WireError, encode
+from flowpose.transport import BadMessageCounter, WireError
 
 SHM_DIR = "/dev/shm"
 MIN_SHM_BYTES = 64 * 1024  # below this, sending the image inline is as fast
-SLOTS = 4  # == links.LINK_WINDOW (not imported: links imports this module)
-_STAMP = struct.Struct("<Q")
+DATA_OFFSET = 64  # image bytes start here (after the stamp), cache-line aligned
+MAX_MAPPED = 64  # segments a reader keeps mapped (views keep evicted ones alive)
+STAMP = struct.Struct("<Q")
+SLOT_INFO = struct.Struct("<IQ")  # image bytes, stamp; then the segment name
+
+#: Every slot view handed out in this process, by ``id`` of its root array:
+#: ``(weak reference to the root, segment name, stamp)``. Entries leave when the root dies.
+VIEWS: dict[int, tuple[weakref.ref[np.ndarray], str, int]] = {}
 
 
 def shm_available() -> bool:
@@ -53,104 +62,86 @@ def segment_prefix(endpoint: str) -> str:
 
 
 def remove_segments(prefix: str) -> None:
-    """Unlink leftover segments (of a crashed sender) whose names start with ``prefix``."""
+    """Unlink leftover segments (held ones, or a crashed sender's) whose names start with ``prefix``."""
     for path in glob.glob(os.path.join(SHM_DIR, glob.escape(prefix) + "*")):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
 
 
-class _Segment:
-    def __init__(self, name: str, slot_bytes: int, create: bool) -> None:
-        self.name, self.path = name, os.path.join(SHM_DIR, name)
-        fd = os.open(self.path, (os.O_CREAT | os.O_TRUNC | os.O_RDWR) if create else os.O_RDWR, 0o600)
-        try:
-            if create:
-                os.ftruncate(fd, slot_bytes * SLOTS)
-            size = os.fstat(fd).st_size
-            self.map = mmap.mmap(fd, size)
-        finally:
-            os.close(fd)
-        self.slot_bytes = size // SLOTS
-        self.array = np.frombuffer(self.map, dtype=np.uint8)
-
-    def close(self) -> None:
-        self.array = None  # type: ignore[assignment]  # release the buffer export first
-        with contextlib.suppress(BufferError):  # a view still alive somewhere: freed at exit
-            self.map.close()
-
-
-class SlotWriter:
-    """The sending end: copies images into slots, one segment per link (grown as needed)."""
-
-    def __init__(self, endpoint: str) -> None:
-        self._base = f"{segment_prefix(endpoint)}-{os.path.basename(endpoint)}"
-        self._segments: list[_Segment] = []  # old ones stay mapped: in-flight messages may use them
-
-    def put(self, frame: Frame, seq: int) -> tuple[bytes, list[bytes | memoryview]]:
-        """Copy ``frame``'s image into slot ``seq % SLOTS``.
-
-        Returns:
-            ``(slot_info, parts)``: the segment name to add to the link prefix (empty when the
-            image goes inline) and the wire parts to send.
-        """
-        image = frame.image
-        nbytes = image.nbytes
-        if nbytes < MIN_SHM_BYTES or not image.flags.c_contiguous or not image.dtype.isnative:
-            return b"", encode(frame)
-        parts = encode(frame, include_image=False)  # validates the frame, header only
-        seg = self._segments[-1] if self._segments else None
-        if seg is None or seg.slot_bytes < nbytes + _STAMP.size:
-            seg = _Segment(f"{self._base}-{len(self._segments)}", nbytes + _STAMP.size, create=True)
-            self._segments.append(seg)
-        offset = (seq % SLOTS) * seg.slot_bytes
-        _STAMP.pack_into(seg.map, offset, seq)
-        flat = image.reshape(-1).view(np.uint8)
-        seg.array[offset + _STAMP.size : offset + _STAMP.size + nbytes] = flat
-        return struct.pack("<I", seq % SLOTS) + seg.name.encode(), parts
-
-    def close(self) -> None:
-        """Unmap and unlink every segment."""
-        for seg in self._segments:
-            seg.close()
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(seg.path)
-        self._segments.clear()
+def slot_of(image: np.ndarray) -> tuple[str, int] | None:
+    """``(segment name, stamp)`` when ``image`` is a whole slot view handed out here, else None."""
+    root = image.base
+    entry = VIEWS.get(id(root)) if type(root) is np.ndarray else None
+    if entry is None or entry[0]() is not root or not image.flags.c_contiguous:
+        return None
+    if image.nbytes != root.nbytes or image.ctypes.data != root.ctypes.data:
+        return None  # a crop or another part of the slot: it gets a slot of its own
+    return entry[1], entry[2]
 
 
 class SlotReader:
-    """The receiving end: maps the sender's segments by name and copies images out."""
+    """The receiving end: maps the sender's slots read-only and hands out views of them.
 
-    def __init__(self) -> None:
-        self._segments: dict[str, _Segment] = {}
+    Args:
+        on_release: Called with the sequence number once the last view of that message's
+            image is gone; from whichever thread drops it, so it must be quick and lock-free
+            (``deque.append``).
+    """
+
+    def __init__(self, on_release: Callable[[int], None]) -> None:
+        self._maps: dict[str, mmap.mmap] = {}
+        self.on_release = on_release  # replaced when a new sender process starts sending
+        self._watching: dict[int, weakref.ref[np.ndarray]] = {}  # id -> a root's weak reference
+
+    def _map(self, name: str) -> mmap.mmap:
+        seg = self._maps.pop(name, None)
+        if seg is None:
+            fd = os.open(os.path.join(SHM_DIR, name), os.O_RDONLY)
+            try:
+                seg = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
+            finally:
+                os.close(fd)
+            if len(self._maps) >= MAX_MAPPED:  # forget the oldest; its views keep it mapped
+                del self._maps[next(iter(self._maps))]
+        self._maps[name] = seg  # most recently used last
+        return seg
 
     def fill(self, frame: Frame, info: bytes, seq: int, bad: BadMessageCounter) -> Frame | None:
-        """``frame`` (decoded without its image) with its image copied out of the slot named in ``info``."""
+        """``frame`` (decoded without its image) with a read-only view of the slot named in ``info``."""
         try:
-            if len(info) < 5:
+            if len(info) <= SLOT_INFO.size:
                 raise WireError("parts", "shared-memory slot info is truncated")
-            slot = struct.unpack_from("<I", info)[0]
-            name = info[4:].decode("ascii")
-            if slot >= SLOTS or "/" in name or not name.startswith("flowpose-"):
-                raise WireError("parts", f"bad shared-memory slot {slot} in {name!r}")
-            seg = self._segments.get(name)
-            if seg is None:
-                seg = self._segments[name] = _Segment(name, 0, create=False)
-            image = np.empty(frame.image.shape, dtype=frame.image.dtype)
-            offset = slot * seg.slot_bytes
-            if offset + _STAMP.size + image.nbytes > len(seg.map):
-                raise WireError("image_size", f"image of {image.nbytes} bytes does not fit slot {slot} of {name}")
-            start = offset + _STAMP.size
-            image.reshape(-1).view(np.uint8)[:] = seg.array[start : start + image.nbytes]
-            if _STAMP.unpack_from(seg.map, offset)[0] != seq:
-                raise WireError("image_size", f"slot {slot} of {name} was overwritten while being read")
+            nbytes, stamp = SLOT_INFO.unpack_from(info)
+            name = info[SLOT_INFO.size :].decode("ascii")
+            if "/" in name or not name.startswith("flowpose-"):
+                raise WireError("parts", f"bad shared-memory slot name {name!r}")
+            like = frame.image
+            if nbytes != like.nbytes:
+                raise WireError("image_size", f"slot {name} holds {nbytes} bytes, the header declares {like.nbytes}")
+            seg = self._map(name)
+            if DATA_OFFSET + nbytes > len(seg):
+                raise WireError("image_size", f"image of {nbytes} bytes does not fit slot {name}")
+            if STAMP.unpack_from(seg, 0)[0] != stamp:
+                raise WireError("image_size", f"slot {name} no longer holds the image it was sent with")
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             bad.record(exc if isinstance(exc, WireError) else WireError("parts", f"shared memory: {exc}"))
             return None
-        image.flags.writeable = False
-        return frame.replace(image=image)
+        # Views of `root` keep `root` as their base (numpy stops collapsing at a non-array
+        # base), so the weak reference's callback runs once the last view is gone, in whichever
+        # thread drops it. (weakref.ref over weakref.finalize: 2 us a frame instead of 10.)
+        root = np.frombuffer(seg, dtype=np.uint8, count=nbytes, offset=DATA_OFFSET)
+        watching, on_release, key = self._watching, self.on_release, id(root)
+
+        def released(ref: weakref.ref[np.ndarray], seq: int = seq) -> None:
+            watching.pop(id(ref), None)
+            VIEWS.pop(key, None)  # before the root's memory (and id) can be reused
+            on_release(seq)
+
+        ref = weakref.ref(root, released)
+        watching[id(ref)] = ref
+        VIEWS[key] = (ref, name, stamp)
+        return frame.replace(image=root.view(like.dtype).reshape(like.shape))
 
     def close(self) -> None:
-        """Unmap every segment (the sender unlinks them)."""
-        for seg in self._segments.values():
-            seg.close()
-        self._segments.clear()
+        """Forget every mapping (views still alive keep theirs)."""
+        self._maps.clear()

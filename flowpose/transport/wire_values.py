@@ -178,7 +178,13 @@ def instance_from_wire(item: Any, where: str) -> Instance:
         raise WireError("schema", f"{where}: {exc}") from exc
 
 
-def hop_to_wire(hop: Any, where: str) -> list[Any]:
+def hop_to_wire(hop: Any, index: int) -> list[Any]:
+    """Hop number ``index`` of a frame's trace, as ``[node, t_in, t_out]``."""
+    # Fast path first: every frame carries one hop per node it went through, and the checks
+    # below (with their messages) cost several microseconds each.
+    if type(hop) is Hop and type(hop.node) is str and type(hop.t_in) is int and type(hop.t_out) is int:
+        return [hop.node, hop.t_in, hop.t_out]  # a too large int fails in msgpack: a "schema" error
+    where = f"trace[{index}]"
     if not isinstance(hop, Hop):
         raise WireError("schema", f"{where} must be a Hop, not {type(hop).__name__}")
     return [
@@ -188,7 +194,11 @@ def hop_to_wire(hop: Any, where: str) -> list[Any]:
     ]
 
 
-def hop_from_wire(item: Any, where: str) -> Hop:
+def hop_from_wire(item: Any, index: int) -> Hop:
+    """Hop number ``index`` of a received trace."""
+    if type(item) is list and len(item) == 3 and type(item[0]) is str and type(item[1]) is type(item[2]) is int:
+        return Hop(*item)  # the fast path; the same checks as below, without building messages
+    where = f"trace[{index}]"
     item = expect(item, list, where)
     if len(item) != 3:
         raise WireError("schema", f"{where} must be [node, t_in, t_out], got {len(item)} items")

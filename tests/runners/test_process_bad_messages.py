@@ -12,8 +12,10 @@ import zmq
 import testnodes
 from flowpose.buffers import Inbox, QueueSpec
 from flowpose.frame import EndOfStream, Frame
-from flowpose.runners import links, shm
-from flowpose.runners.links import PREFIX, LinkReceiver, StopPipe
+from flowpose.runners import links, shm_writer
+from flowpose.runners.protocol import HELLO, PREFIX, StopPipe
+from flowpose.runners.receiver import LinkReader, LinkReceiver
+from flowpose.runners.shm import SLOT_INFO
 from flowpose.transport import encode
 from process_support import run, stats_of
 
@@ -28,7 +30,7 @@ def test_a_bad_message_injected_on_a_link_is_dropped_counted_and_the_node_goes_o
         return parts
 
     monkeypatch.setattr(links, "encode", sometimes_garbage)
-    monkeypatch.setattr(shm, "encode", sometimes_garbage)  # small images go inline from there
+    monkeypatch.setattr(shm_writer, "encode", sometimes_garbage)  # small images go inline from there
     _, result = run("""\
     defaults: {buffer: {policy: lossless, size: 2}}
     nodes:
@@ -49,9 +51,11 @@ GARBAGE = {
     "msgpack": [PREFIX.pack(1, 0), b"\xc1"],
     "version": [PREFIX.pack(1, 1), msgpack.packb({"v": 99, "kind": "eos", "source": "x"})],
     "parts": [PREFIX.pack(1, 2), msgpack.packb({"v": 1, "kind": "eos", "source": "x"}), b"extra"],
-    "slot on eos": [PREFIX.pack(1, 3) + b"\x00\x00\x00\x00flowpose-x", *encode(EndOfStream("x"))],
-    "missing slot": [PREFIX.pack(1, 4) + b"\x01\x00\x00\x00flowpose-nope", *encode(FRAME, include_image=False)],
-    "bad slot": [PREFIX.pack(1, 5) + b"\x09\x00\x00\x00/etc/passwd", *encode(FRAME, include_image=False)],
+    "slot on eos": [PREFIX.pack(1, 3) + SLOT_INFO.pack(48, 3) + b"flowpose-x", *encode(EndOfStream("x"))],
+    "missing slot": [PREFIX.pack(1, 4) + SLOT_INFO.pack(48, 4) + b"flowpose-nope", *encode(FRAME, include_image=False)],
+    "wrong size": [PREFIX.pack(1, 5) + SLOT_INFO.pack(47, 5) + b"flowpose-nope", *encode(FRAME, include_image=False)],
+    "bad slot": [PREFIX.pack(1, 6) + SLOT_INFO.pack(48, 6) + b"../../etc/passwd", *encode(FRAME, include_image=False)],
+    "short slot info": [PREFIX.pack(1, 7) + b"\x01\x02", *encode(FRAME, include_image=False)],
 }
 
 
@@ -65,10 +69,10 @@ def test_receiver_survives_garbage(tmp_path, kind: str) -> None:
     inbox = Inbox([QueueSpec("b", "lossless", 2)])
     stop = StopPipe()
     bad = threading.Event()
-    receiver = LinkReceiver(ctx, endpoint, inbox, 0, "test input b", stop, bad.set)
+    receiver = LinkReceiver(LinkReader(ctx, endpoint, 2, "test input b", bad.set), inbox, 0, stop)
     receiver.thread.start()
     try:
-        assert sender.recv()[:1] == links.HELLO
+        assert sender.recv()[:1] == HELLO
         sender.send_multipart(GARBAGE[kind])
         sender.send_multipart([PREFIX.pack(1, 9), *encode(EndOfStream("camera"))])
         assert inbox.get() == (0, EndOfStream("camera"))  # the good message after the bad one

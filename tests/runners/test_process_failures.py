@@ -92,9 +92,17 @@ def test_stopping_ends_every_child() -> None:
       - {name: relay, type: PassThrough, inputs: [frames], outputs: [out]}
       - {name: sink, type: NullSink, inputs: [out]}
     """)
-    threading.Timer(1.5, runner.request_stop, args=(130,)).start()
-    started = time.monotonic()
+    asked: list[float] = []
+
+    def stop_once_frames_flow() -> None:  # children start slowly on a busy machine: wait for them
+        deadline = time.monotonic() + 60
+        while stats_of_now(runner, "sink") == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        asked.append(time.monotonic())
+        runner.request_stop(130)
+
+    threading.Thread(target=stop_once_frames_flow, daemon=True).start()
     result = runner.run(handle_signals=False)
-    assert result.exit_code == 130 and time.monotonic() - started < 1.5 + 2.0
+    assert result.exit_code == 130 and time.monotonic() - asked[0] < 2.0
     assert stats_of(result, "sink").frames > 0
     assert not any(alive(p) for p in all_child_pids(runner))

@@ -7,7 +7,11 @@ files named by params.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import random
+import socket
 import textwrap
 import time
 from pathlib import Path
@@ -70,6 +74,65 @@ class Stamp(Node):
 
     def process(self, frame: Frame) -> Frame:
         return frame.replace(meta={**frame.meta, f"pid_{self.name}": os.getpid()})
+
+
+class Record(Node):
+    """Sink writing one JSON line per frame to ``path``: everything a frame carries, image hashed.
+
+    It runs wherever the graph puts it (another process, another host's part), and two runs
+    that record the same lines gave the same results.
+    """
+
+    class Params(NodeParams):
+        path: str
+
+    def setup(self) -> None:
+        self._file = open(self.params.path, "w", encoding="utf-8")  # noqa: SIM115  # closed in close()
+
+    def process(self, frame: Frame) -> None:
+        people = [
+            [i.label, i.score, i.track_id, i.layout, np.asarray(i.bbox).tolist(),
+             None if i.keypoints is None else np.asarray(i.keypoints).tolist()]
+            for i in frame.instances
+        ]  # fmt: skip
+        row = {
+            "id": frame.frame_id,
+            "source": frame.source,
+            "meta": {k: v for k, v in frame.meta.items() if not k.startswith("pid_")},
+            "image": hashlib.sha1(np.ascontiguousarray(frame.image).tobytes()).hexdigest(),
+            "shape": list(frame.image.shape),
+            "people": people,
+            "hops": [h.node for h in frame.trace],
+        }
+        self._file.write(json.dumps(row, sort_keys=True) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def read_records(path: Path) -> list[dict[str, object]]:
+    """The lines a :class:`Record` node wrote."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def free_port_range(count: int) -> int:
+    """A first port of ``count`` consecutive free TCP ports on 127.0.0.1 (other tests run beside us)."""
+    for _ in range(200):
+        base = random.randrange(20000, 60000 - count)
+        socks = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError("no free port range found")
 
 
 # -- helpers for the tests (not nodes) ---------------------------------------------------------
