@@ -8,7 +8,7 @@ Latency is the page's own: from sending a frame to receiving its annotated resul
 
 Usage::
 
-    python benchmarks/phone_bench.py [--work-ms 60] [--seconds 6] [--rounds 2]
+    python tests/benchmarks/phone_bench.py [--work-ms 60] [--seconds 6] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 from browser_support import Chromium  # noqa: E402

@@ -7,7 +7,7 @@ rows also split the time into preprocessing, ``session.run`` and decoding + NMS.
 
 Usage::
 
-    python benchmarks/detector_bench.py [--runs 50] [--threads 1,2] [--model PATH] [--image PATH]
+    python tests/benchmarks/detector_bench.py [--runs 50] [--threads 1,2] [--model PATH] [--image PATH]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from flowpose.frame import Frame
 from flowpose.models.session import available_cores
 from flowpose.nodes.detector import Detector
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 
 
 def percentile(values: list[float], q: float) -> float:
