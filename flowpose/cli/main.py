@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     from flowpose.cli import keys_commands  # light: argparse set-up only
 
     keys_commands.add_parsers(sub)
+    from flowpose.cli import data_commands  # light: argparse set-up only
+
+    data_commands.add_parsers(sub)
+    from flowpose.cli import train_commands  # light: argparse set-up only; torch loads on use
+
+    train_commands.add_parsers(sub)
     return parser
 
 
@@ -140,6 +146,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from flowpose.cli import zoo_commands
 
         return zoo_commands.dispatch(args)
+    if args.command == "data":
+        from flowpose.cli import data_commands
+
+        return data_commands.dispatch(args)
+    if args.command in ("train", "eval", "export"):
+        from flowpose.cli import train_commands
+
+        return train_commands.dispatch(args)
     raise AssertionError(args.command)  # argparse rejects unknown commands
 
 

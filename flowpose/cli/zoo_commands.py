@@ -68,8 +68,12 @@ def _list() -> int:
     entries = zoo_entries()
     width = max(len(name) for name in entries)
     for name, entry in entries.items():
-        state = "downloaded" if (cache / entry.filename).is_file() else "-"
-        check = "sha256" if entry.verified else "unverified"
+        packaged = entry.packaged_path
+        if packaged is not None:
+            state = "packaged" if packaged.is_file() else "missing"
+        else:
+            state = "downloaded" if (cache / entry.filename).is_file() else "-"
+        check = "-" if packaged is not None else "sha256" if entry.verified else "unverified"
         print(f"{name:<{width}}  {state:<10}  {check:<10}  {entry.description}")
     print(f"\ncache: {cache}")
     print("get one with 'flowpose zoo download NAME'; use it in a graph as 'model: zoo:NAME'")

@@ -65,6 +65,8 @@ def download(
             says how to work offline), hash mismatch (the download is removed), bad archive.
     """
     entry = get_entry(name, entries)
+    if entry.packaged_path is not None:
+        return _packaged(entry)
     if not entry.verified and not allow_unverified:
         raise ZooError(
             f"zoo model {name!r} has no pinned sha256, so its download cannot be verified; "
@@ -181,6 +183,8 @@ def resolve_model(ref: str | os.PathLike[str], entries: Mapping[str, ZooEntry] |
     text = os.fspath(ref)
     if text.startswith("zoo:"):
         entry = get_entry(text[4:], entries)
+        if entry.packaged_path is not None:
+            return _packaged(entry)
         path = cache_dir() / entry.filename
         if not path.is_file():
             raise ModelNotFoundError(
@@ -191,4 +195,16 @@ def resolve_model(ref: str | os.PathLike[str], entries: Mapping[str, ZooEntry] |
     path = Path(text).expanduser()
     if not path.is_file():
         raise ModelNotFoundError(f"model file not found: {path}")
+    return path
+
+
+def _packaged(entry: ZooEntry) -> Path:
+    """The file a ``package://`` entry ships with; nothing to download."""
+    path = entry.packaged_path
+    assert path is not None
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"zoo model {entry.name!r} ships inside flowpose, but {path} is missing: reinstall flowpose "
+            "(a build without package data?)"
+        )
     return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib.resources
 import os
 import re
 from collections.abc import Mapping
@@ -17,6 +18,8 @@ from flowpose.models.presets import card_from_spec
 __all__ = [
     "BUILTIN_ENTRIES",
     "INDEX_ENV",
+    "PACKAGED_ENTRIES",
+    "PACKAGE_SCHEME",
     "ModelNotFoundError",
     "ZooEntry",
     "ZooError",
@@ -26,6 +29,7 @@ __all__ = [
 ]
 
 INDEX_ENV = "FLOWPOSE_ZOO_INDEX"
+PACKAGE_SCHEME = "package://"
 _OPENMMLAB = "https://download.openmmlab.com/mmpose/v1/projects/rtmposev1/onnx_sdk"
 _AP10K_ANIMALS = ["cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe"]
 
@@ -44,7 +48,9 @@ class ZooEntry:
 
     Args:
         name: The zoo name, used as ``zoo:NAME`` in graph files.
-        url: Where to download from (``https://``, ``http://`` or ``file://``).
+        url: Where to download from (``https://``, ``http://`` or ``file://``), or
+            ``package://PACKAGE/PATH`` for a model shipped inside an installed package
+            (resolved with :mod:`importlib.resources`; never downloaded or cached).
         sha256: Hex digest of the downloaded file (the archive, for zips); None = unverified.
         filename: Name of the model in the cache directory.
         member: For zip archives, the ``.onnx`` inside: a path, or a file name matched at
@@ -69,8 +75,8 @@ class ZooEntry:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.name or ""):
             raise ValueError(f"zoo name must be letters, digits, '.', '_' or '-', got {self.name!r}")
         where = f"zoo entry {self.name!r}"
-        if not re.match(r"(https?|file)://", self.url or ""):
-            raise ValueError(f"{where}: url must start with https://, http:// or file://")
+        if not re.match(r"(https?|file|package)://", self.url or ""):
+            raise ValueError(f"{where}: url must start with https://, http://, file:// or package://")
         if self.sha256 is not None:
             if not re.fullmatch(r"[0-9a-fA-F]{64}", str(self.sha256)):
                 raise ValueError(f"{where}: sha256 must be 64 hex digits or None, got {self.sha256!r}")
@@ -88,6 +94,14 @@ class ZooEntry:
     def verified(self) -> bool:
         """Whether downloads are checked against a pinned hash."""
         return self.sha256 is not None
+
+    @property
+    def packaged_path(self) -> Path | None:
+        """The file of a ``package://`` entry inside its installed package; None for other entries."""
+        if not self.url.startswith(PACKAGE_SCHEME):
+            return None
+        package, _, rel = self.url[len(PACKAGE_SCHEME) :].partition("/")
+        return Path(str(importlib.resources.files(package).joinpath(rel)))
 
     @property
     def download_command(self) -> str:
@@ -141,6 +155,23 @@ BUILTIN_ENTRIES: dict[str, ZooEntry] = {
 }
 
 
+# Models small enough to ship inside the flowpose package (flowpose/zoo/models/, package data):
+# trained by flowpose's own trainer on synthetic scenes; recipes in trainer/configs/ and
+# accuracy in docs/training.md. Their cards are embedded in the ONNX files.
+PACKAGED_ENTRIES: dict[str, ZooEntry] = {
+    e.name: e
+    for e in (
+        ZooEntry(
+            name="flowpose-det-synthetic",
+            url="package://flowpose.zoo/models/flowpose_det_synthetic.onnx",
+            sha256=None,
+            filename="flowpose_det_synthetic.onnx",
+            description="flowpose detector: person, dog, cat, horse, 256x256, YOLOX raw format, synthetic-trained",
+        ),
+    )
+}
+
+
 def load_index(path: str | os.PathLike[str]) -> dict[str, ZooEntry]:
     """Read extra entries from a YAML file: ``NAME: {url, sha256, filename, member, card, description}``.
 
@@ -166,8 +197,8 @@ def load_index(path: str | os.PathLike[str]) -> dict[str, ZooEntry]:
 
 
 def zoo_entries(extra: Mapping[str, ZooEntry] | None = None) -> dict[str, ZooEntry]:
-    """The built-in entries, then those of ``$FLOWPOSE_ZOO_INDEX``, then ``extra`` (later wins)."""
-    entries = dict(BUILTIN_ENTRIES)
+    """The built-in and packaged entries, then those of ``$FLOWPOSE_ZOO_INDEX``, then ``extra`` (later wins)."""
+    entries = {**BUILTIN_ENTRIES, **PACKAGED_ENTRIES}
     index = os.environ.get(INDEX_ENV)
     if index:
         entries.update(load_index(index))

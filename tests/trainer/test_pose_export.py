@@ -1,0 +1,70 @@
+"""`flowpose export`: ONNX with its card, dynamic batch, ONNX Runtime checked against PyTorch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+import onnxruntime as ort  # noqa: E402
+
+from flowpose.cli.main import main  # noqa: E402
+from flowpose.codecs import build_codec  # noqa: E402
+from flowpose.models import read_card  # noqa: E402
+from flowpose.trainer.engine import Checkpoint, build_task, save_checkpoint  # noqa: E402
+from trainer_support import tiny_config  # noqa: E402
+
+
+def _checkpoint(path: Path, **sections) -> tuple[Path, torch.nn.Module]:
+    config = tiny_config(**sections)
+    torch.manual_seed(0)
+    model = build_task(config, Path(".")).build_model(pretrained=False).eval()
+    save_checkpoint(Checkpoint(config=config, model=model.state_dict()), path)
+    return path, model
+
+
+@pytest.mark.parametrize("codec", ["heatmap", "simcc"])
+def test_export_round_trip(tmp_path: Path, capsys, codec: str) -> None:
+    model_cfg = {"codec": {"type": "simcc", "sigma": [3.0, 3.0]}} if codec == "simcc" else {}
+    ckpt, model = _checkpoint(tmp_path / "best.pt", model=model_cfg)
+    out = tmp_path / "pose.onnx"
+    assert main(["export", str(ckpt), "-o", str(out), "--name", "tiny"]) == 0
+    printed = capsys.readouterr().out
+    diff = float(printed.split("max |onnxruntime - pytorch| = ")[1].split()[0])
+    assert 0 <= diff < 1e-3
+
+    card = read_card(out)
+    assert card is not None and card.task == "pose" and card.name == "tiny"
+    assert card.input_size == (64, 64) and card.keypoint_layout == "coco17" and card.labels == ("person",)
+    assert card.color_order == "rgb" and card.mean == pytest.approx((123.675, 116.28, 103.53))
+    names = ("heatmaps",) if codec == "heatmap" else ("simcc_x", "simcc_y")
+    assert card.output_names == names
+    decoder = build_codec(card.codec)
+    assert decoder.type_name == codec
+
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape[0] == "batch"  # dynamic: the node batches all crops of a frame
+    x = torch.randn(5, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    got = session.run(list(names), {"input": x.numpy()})
+    with torch.no_grad():
+        want = [t.numpy() for t in model(x)]
+    for g, w in zip(got, want, strict=True):
+        assert g.shape[0] == 5
+        np.testing.assert_allclose(g, w, atol=1e-4)
+    # The card's codec decodes the file's outputs.
+    assert decoder.decode(*got).keypoints.shape == (5, 17, 2)
+
+
+def test_export_fails_over_the_bound(tmp_path: Path, capsys) -> None:
+    ckpt, _ = _checkpoint(tmp_path / "best.pt")
+    assert main(["export", str(ckpt), "-o", str(tmp_path / "m.onnx"), "--bound", "1e-30"]) == 1
+    assert "differs from PyTorch by" in capsys.readouterr().err
+
+
+def test_export_of_a_missing_checkpoint_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    assert main(["export", str(tmp_path / "nope.pt"), "-o", str(tmp_path / "m.onnx")]) == 2
+    assert "checkpoint not found" in capsys.readouterr().err

@@ -1,0 +1,60 @@
+"""Training configs: YAML files, ``--set key.path=value`` overrides, and where paths are relative to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["CONFIG_DIR_KEY", "apply_overrides", "config_base_dir", "load_config"]
+
+# Bookkeeping key added at load time: the folder relative data paths are resolved against.
+# It travels inside checkpoints, so `flowpose export CHECKPOINT` finds the same files.
+CONFIG_DIR_KEY = "_config_dir"
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Read a training config and apply ``overrides`` (``train.epochs=3``, YAML-typed values).
+
+    Raises:
+        FileNotFoundError: If the file is missing.
+        ValueError: On invalid YAML, a non-mapping file, or a malformed override.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"training config not found: {path}")
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: a training config must be a mapping (task, data, model, train...)")
+    apply_overrides(config, overrides or [])
+    config[CONFIG_DIR_KEY] = str(path.resolve().parent)
+    return config
+
+
+def apply_overrides(config: dict[str, Any], overrides: list[str]) -> None:
+    """Set dotted keys in place: ``["train.epochs=3", "data.train.num_samples=64"]``."""
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"override {item!r} must look like section.key=value")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        node = config
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ValueError(f"override {item!r}: {part!r} is not a section")
+            node = child
+        node[parts[-1]] = value
+
+
+def config_base_dir(config: dict[str, Any]) -> Path:
+    """Folder that relative paths in ``config`` are relative to (the config file's)."""
+    return Path(config.get(CONFIG_DIR_KEY) or ".")

@@ -1,0 +1,1 @@
+"""Pose metrics: PCK (bbox-normalised), mean pixel error, and OKS AP/AR through pycocotools."""

@@ -1,0 +1,1 @@
+"""ONNX export of pose models with their model card, checked against PyTorch."""

@@ -1,0 +1,1 @@
+"""Pose networks: torchvision backbones with heatmap or SimCC heads, and their losses."""

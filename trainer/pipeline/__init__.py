@@ -1,0 +1,1 @@
+"""The top-down pose pipeline: crop geometry, augmentations and target encoding (numpy + cv2)."""
