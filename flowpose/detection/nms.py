@@ -5,28 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from flowpose.detection.detections import Detections, DetectionSettings
+from flowpose.geometry.bbox import box_iou
 
 __all__ = ["box_iou", "nms", "postprocess"]
 
 # NMS costs O(kept x candidates); a flood of candidates from a bad threshold is cut to the best ones.
 MAX_CANDIDATES = 4096
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection over union of every box in ``a`` (N, 4) with every box in ``b`` (M, 4), xyxy.
-
-    Returns:
-        IoU, float32, shape (N, M); 0 where a union is empty.
-    """
-    a = np.asarray(a, dtype=np.float32).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float32).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def nms(

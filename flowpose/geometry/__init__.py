@@ -6,6 +6,8 @@ from flowpose.geometry.bbox import (
     bbox_xywh_to_xyxy,
     bbox_xyxy_to_cs,
     bbox_xyxy_to_xywh,
+    box_areas,
+    box_iou,
     fix_aspect_ratio,
     topdown_center_scale,
 )
@@ -15,6 +17,8 @@ __all__ = [
     "bbox_xywh_to_xyxy",
     "bbox_xyxy_to_cs",
     "bbox_xyxy_to_xywh",
+    "box_areas",
+    "box_iou",
     "crop",
     "fix_aspect_ratio",
     "get_warp_matrix",

@@ -159,3 +159,26 @@ def topdown_center_scale(
         raise ValueError(f"input_size must be two positive numbers (w, h), got {input_size}")
     center, scale = bbox_xyxy_to_cs(boxes, padding)
     return center, fix_aspect_ratio(scale, input_size[0] / input_size[1])
+
+
+def box_areas(boxes: np.ndarray) -> np.ndarray:
+    """Areas of (N, 4) ``[x1, y1, x2, y2]`` boxes, float64; inverted boxes count as empty."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of every box of ``a`` (N, 4) with every box of ``b`` (M, 4), xyxy.
+
+    One implementation for the detector (NMS), the tracker and the evaluations.
+
+    Returns:
+        (N, M) float64 in [0, 1]; 0 where the union is empty.
+    """
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    lo = np.maximum(a[:, None, :2], b[None, :, :2])
+    hi = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(hi - lo, 0, None), axis=2)
+    union = box_areas(a)[:, None] + box_areas(b)[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)

@@ -6,33 +6,11 @@ import functools
 
 import numpy as np
 
+from flowpose.geometry.bbox import box_areas as box_areas  # re-exported: the tracker's names
+from flowpose.geometry.bbox import box_iou
 from flowpose.meta import load_layout
 
-
-def box_areas(boxes: np.ndarray) -> np.ndarray:
-    """Areas of (N, 4) ``[x1, y1, x2, y2]`` boxes; inverted boxes count as empty."""
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    return np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection over union of every box of ``a`` with every box of ``b``.
-
-    Args:
-        a: (N, 4) boxes ``[x1, y1, x2, y2]``.
-        b: (M, 4) boxes.
-
-    Returns:
-        (N, M) float64 in [0, 1]; 0 where the union is empty.
-    """
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    lo = np.maximum(a[:, None, :2], b[None, :, :2])
-    hi = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(hi - lo, 0, None), axis=2)
-    union = box_areas(a)[:, None] + box_areas(b)[None, :] - inter
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(union > 0, inter / union, 0.0)
+iou_matrix = box_iou  # (N, 4) x (M, 4) -> (N, M) IoU; the tracker's name for the shared function
 
 
 def oks_matrix(

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from flowpose.bench.tcp_chain import free_port_range
 from flowpose.hosts import check_host_name, cross_links
 from flowpose.problems import GraphError
 from flowpose.validate import validate_text
-from process_support import free_port_range, read_records, run
+from process_support import read_records, run
 
 # A mixed graph: threads and processes on both hosts, links between hosts in both directions,
 # a join fed from both hosts. {a}/{b}: host and runner extras per node.

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
-import socket
 import textwrap
 import time
 from pathlib import Path
@@ -114,25 +112,6 @@ class Record(Node):
 def read_records(path: Path) -> list[dict[str, object]]:
     """The lines a :class:`Record` node wrote."""
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def free_port_range(count: int) -> int:
-    """A first port of ``count`` consecutive free TCP ports on 127.0.0.1 (other tests run beside us)."""
-    for _ in range(200):
-        base = random.randrange(20000, 60000 - count)
-        socks = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket()
-                socks.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-    raise RuntimeError("no free port range found")
 
 
 # -- helpers for the tests (not nodes) ---------------------------------------------------------
