@@ -54,7 +54,8 @@ nodes:
   - name: scene
     type: SyntheticScene
     outputs: [frames]
-    params: {{count: 20, realtime: false, live: false, emit_instances: true, people: 2, animals: 1, width: 320, height: 240}}
+    params: {{count: 20, realtime: false, live: false, emit_instances: true, people: 2, animals: 1,
+             width: 320, height: 240}}
   - name: accuracy
     type: PoseAccuracy
     inputs: [frames]
