@@ -131,8 +131,20 @@ class StopAt(Node):
 
 
 class ShowFeedback(Node):
-    """Writes the frame ids of the newest feedback frames into a copy of each frame's meta."""
+    """Writes the frame ids of the newest feedback frames into a copy of each frame's meta.
+
+    With ``await_at`` set, the frame with that id waits (at most ``await_s``) for the first
+    feedback frame, so a test can check the feedback path however fast the source runs.
+    """
+
+    class Params(NodeParams):
+        await_at: int | None = None
+        await_s: float = 30.0
 
     def process(self, frame: Frame) -> Frame:
+        if frame.frame_id == self.params.await_at:
+            deadline = time.monotonic() + self.params.await_s
+            while not self.feedback() and time.monotonic() < deadline:
+                time.sleep(0.002)
         seen = {buffer: f.frame_id for buffer, f in self.feedback().items()}
         return frame.replace(meta={**frame.meta, "feedback": seen})

@@ -99,3 +99,15 @@ def test_missing_config_is_a_clear_cli_error(tmp_path: Path) -> None:
     from flowpose.cli.main import main
 
     assert main(["train", str(tmp_path / "nope.yaml")]) == 2
+
+
+def test_missing_train_extra_is_a_clear_message(monkeypatch, capsys) -> None:
+    from flowpose.cli import train_commands
+    from flowpose.cli.main import main
+
+    # As on a light install: one of the extra's packages is not importable.
+    monkeypatch.setattr(train_commands, "_EXTRA", (*train_commands._EXTRA, "flowpose_no_such_package"))
+    assert main(["train", "anything.yaml"]) == 3
+    err = capsys.readouterr().err
+    assert "needs the train extra (flowpose_no_such_package missing)" in err
+    assert "pip install 'flowpose[train]'" in err

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import io
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,7 @@ from flowpose.cli.main import main  # noqa: E402
 from flowpose.codecs import build_codec  # noqa: E402
 from flowpose.models import read_card  # noqa: E402
 from flowpose.trainer.engine import Checkpoint, build_task, save_checkpoint  # noqa: E402
+from flowpose.trainer.export.onnx_export import ExportCheckError, verify_export  # noqa: E402
 from trainer_support import tiny_config  # noqa: E402
 
 
@@ -27,14 +31,24 @@ def _checkpoint(path: Path, **sections) -> tuple[Path, torch.nn.Module]:
     return path, model
 
 
-@pytest.mark.parametrize("codec", ["heatmap", "simcc"])
-def test_export_round_trip(tmp_path: Path, capsys, codec: str) -> None:
+@pytest.fixture(scope="module", params=["heatmap", "simcc"])
+def exported(request, tmp_path_factory) -> dict:
+    """`flowpose export` of an untrained tiny checkpoint, once per codec."""
+    codec = request.param
+    tmp = tmp_path_factory.mktemp(f"export_{codec}")
     model_cfg = {"codec": {"type": "simcc", "sigma": [3.0, 3.0]}} if codec == "simcc" else {}
-    ckpt, model = _checkpoint(tmp_path / "best.pt", model=model_cfg)
-    out = tmp_path / "pose.onnx"
-    assert main(["export", str(ckpt), "-o", str(out), "--name", "tiny"]) == 0
-    printed = capsys.readouterr().out
-    diff = float(printed.split("max |onnxruntime - pytorch| = ")[1].split()[0])
+    ckpt, model = _checkpoint(tmp / "best.pt", model=model_cfg)
+    out = tmp / "pose.onnx"
+    capture = io.StringIO()
+    with contextlib.redirect_stdout(capture):
+        code = main(["export", str(ckpt), "-o", str(out), "--name", "tiny"])
+    return {"codec": codec, "code": code, "printed": capture.getvalue(), "ckpt": ckpt, "model": model, "onnx": out}
+
+
+def test_export_round_trip(exported: dict) -> None:
+    codec, out, model = exported["codec"], exported["onnx"], exported["model"]
+    assert exported["code"] == 0
+    diff = float(exported["printed"].split("max |onnxruntime - pytorch| = ")[1].split()[0])
     assert 0 <= diff < 1e-3
 
     card = read_card(out)
@@ -59,10 +73,17 @@ def test_export_round_trip(tmp_path: Path, capsys, codec: str) -> None:
     assert decoder.decode(*got).keypoints.shape == (5, 17, 2)
 
 
-def test_export_fails_over_the_bound(tmp_path: Path, capsys) -> None:
-    ckpt, _ = _checkpoint(tmp_path / "best.pt")
-    assert main(["export", str(ckpt), "-o", str(tmp_path / "m.onnx"), "--bound", "1e-30"]) == 1
-    assert "differs from PyTorch by" in capsys.readouterr().err
+def test_a_model_that_differs_from_its_file_fails_the_check(exported: dict) -> None:
+    """What `flowpose export` runs after writing: a file that does not match PyTorch is rejected."""
+    model = copy.deepcopy(exported["model"])
+    assert verify_export(model, exported["onnx"], (64, 64), bound=1e-5) < 1e-5
+    gen = torch.Generator().manual_seed(2)
+    with torch.no_grad():  # the PyTorch side now differs from the written file
+        for p in model.head.parameters():
+            p.add_(0.5 * torch.randn(p.shape, generator=gen))
+    # (An untrained heatmap model's softmax maps are nearly flat: the change shows as ~1e-4.)
+    with pytest.raises(ExportCheckError, match="differs from PyTorch by"):
+        verify_export(model, exported["onnx"], (64, 64), bound=1e-5)
 
 
 def test_export_of_a_missing_checkpoint_is_a_clear_error(tmp_path: Path, capsys) -> None:

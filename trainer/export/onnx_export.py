@@ -18,7 +18,7 @@ from torch import nn
 
 from flowpose.models import ModelCard, write_card
 
-__all__ = ["ExportCheckError", "ExportReport", "check_onnx_against_torch", "export_onnx"]
+__all__ = ["ExportCheckError", "ExportReport", "check_onnx_against_torch", "export_onnx", "verify_export"]
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def export_onnx(
         batch_sizes: Batch sizes run through both to check (several: the batch axis is dynamic).
 
     Raises:
-        ExportCheckError: When the outputs differ by more than ``bound``.
+        ExportCheckError: When the outputs differ by more than ``bound`` (the file is removed).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,11 +90,23 @@ def export_onnx(
             dynamic_shapes=({0: batch},),
         )
     write_card(path, card)
-    diff = check_onnx_against_torch(model, path, (w, h), batch_sizes)
-    if diff > bound:
-        raise ExportCheckError(f"{path}: ONNX Runtime differs from PyTorch by {diff:.3g} (bound {bound:g})")
+    try:
+        diff = verify_export(model, path, (w, h), bound, batch_sizes)
+    except ExportCheckError:
+        path.unlink(missing_ok=True)  # never leave a model behind that failed its check
+        raise
     log.info("exported %s (max |ORT - torch| = %.3g)", path, diff)
     return ExportReport(path, diff, tuple(batch_sizes), path.stat().st_size)
+
+
+def verify_export(
+    model: nn.Module, path: Path, input_size: tuple[int, int], bound: float, batch_sizes: tuple[int, ...] = (1, 3)
+) -> float:
+    """:func:`check_onnx_against_torch`, raising :class:`ExportCheckError` over ``bound``."""
+    diff = check_onnx_against_torch(model, path, input_size, batch_sizes)
+    if diff > bound:
+        raise ExportCheckError(f"{path}: ONNX Runtime differs from PyTorch by {diff:.3g} (bound {bound:g})")
+    return diff
 
 
 def check_onnx_against_torch(

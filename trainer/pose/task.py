@@ -64,8 +64,16 @@ class PoseTask(Task):
         best = ev.pop("best", None)
         if ev:
             raise ValueError(f"unknown key(s) {sorted(ev)} in 'eval'; known: best, oks, pck_thresholds")
-        if best:  # e.g. "epe" with mode min for small real datasets
+        if best:  # e.g. {metric: epe, mode: min} for small real datasets
+            if not isinstance(best, dict) or "metric" not in best or best.get("mode", "max") not in ("max", "min"):
+                raise ValueError(f"eval.best must be {{metric: NAME, mode: max|min}}, got {best!r}")
             self.best_metric, self.best_mode = str(best["metric"]), str(best.get("mode", "max"))
+        if self.pipeline.flip_prob > 0 and not self.layout.flip_pairs:
+            log.warning(
+                "layout %r has no flip_pairs: flipped crops keep left/right names as they are; "
+                "set data.pipeline.flip_prob: 0 if its keypoints have sides",
+                self.layout.name,
+            )
 
     # ---- building ----------------------------------------------------------------------------
     def build_model(self, pretrained: bool = True) -> nn.Module:
