@@ -152,3 +152,47 @@ def test_eval_command_reproduces_the_metrics_of_best_pt(tiny_run, tmp_path: Path
     metrics = json.loads(out.read_text())
     assert metrics == pytest.approx(best.metrics)
     assert "pck@0.1" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_init_from_starts_where_the_other_run_ended(tiny_run, tmp_path: Path) -> None:
+    trained, result = tiny_run
+    # Zero learning-rate epochs leave the weights as loaded: the metrics equal the trained run's.
+    config = tiny_config(train={"epochs": 1, "lr": 1e-12, "warmup_epochs": 0, "init_from": str(trained / "last.pt")})
+    tuned = _fit(config, tmp_path / "tuned")
+    assert tuned.metrics["pck@0.1"] == pytest.approx(result.metrics["pck@0.1"], abs=0.02)
+    scratch = _fit(tiny_config(train={"epochs": 1, "lr": 1e-12, "warmup_epochs": 0}), tmp_path / "scratch")
+    assert scratch.metrics["pck@0.1"] < result.metrics["pck@0.1"] - 0.3
+
+
+def test_init_from_a_different_model_names_the_mismatch(tiny_run, tmp_path: Path) -> None:
+    trained, _ = tiny_run
+    config = tiny_config(train={"epochs": 1, "init_from": str(trained / "last.pt")})
+    config["model"]["decoder_channels"] = 16
+    with pytest.raises(ValueError, match=r"init_from .*last.pt: its model does not match.*shapes differ"):
+        _fit(config, tmp_path)
+
+
+def test_init_from_a_missing_file_is_named(tmp_path: Path) -> None:
+    config = tiny_config(train={"epochs": 1, "init_from": "nowhere/best.pt"})
+    with pytest.raises(FileNotFoundError, match=r"nowhere/best\.pt"):
+        _fit(config, tmp_path)
+
+
+@pytest.mark.slow
+def test_flip_test_evaluation_scores_like_the_plain_one(tiny_run) -> None:
+    trained, result = tiny_run
+    config = tiny_config(eval={"flip_test": True, "oks": False})
+    task = build_task(config, Path("."))
+    model = task.build_model(pretrained=False)
+    model.load_state_dict(load_checkpoint(trained / "last.pt").model)
+    from flowpose.trainer.engine import make_loader
+
+    settings = TrainSettings.from_dict(config["train"])
+    loader = make_loader(task, task.val_dataset(), settings, train=False, seed=0)
+    with torch.no_grad():
+        flipped = task.evaluate(model.eval(), loader, torch.device("cpu"))
+    # Averaging with the mirrored crops keeps a model's accuracy (a wrong flip-back, e.g. a
+    # missing left/right swap or a shifted axis, would drop it far below).
+    assert flipped["pck@0.2"] >= result.metrics["pck@0.2"] - 0.1
+    assert flipped["epe"] <= result.metrics["epe"] * 1.3

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
-__all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint"]
+__all__ = ["Checkpoint", "load_checkpoint", "load_init_weights", "save_checkpoint"]
 
 FORMAT = "flowpose-checkpoint/1"
 
@@ -70,3 +71,32 @@ def load_checkpoint(path: Path) -> Checkpoint:
         raise ValueError(f"{path} is not a flowpose checkpoint (expected format {FORMAT!r})")
     raw.pop("format")
     return Checkpoint(**raw)
+
+
+def load_init_weights(model: nn.Module, weights: dict[str, torch.Tensor], where: str) -> None:
+    """Load another run's weights into ``model``, naming what does not fit.
+
+    Raises:
+        ValueError: When the layers or their shapes differ (another backbone, keypoint
+            count or codec than the checkpoint was trained with).
+    """
+    own = model.state_dict()
+    missing = sorted(set(own) - set(weights))
+    extra = sorted(set(weights) - set(own))
+    shapes = [
+        f"{k} {tuple(weights[k].shape)} vs {tuple(v.shape)}"
+        for k, v in own.items()
+        if k in weights and weights[k].shape != v.shape
+    ]
+    if missing or extra or shapes:
+        parts = [
+            f"missing {missing[:3]}" if missing else "",
+            f"unexpected {extra[:3]}" if extra else "",
+            f"shapes differ: {shapes[:3]}" if shapes else "",
+        ]
+        raise ValueError(
+            f"train.init_from {where}: its model does not match this config's ("
+            + "; ".join(p for p in parts if p)
+            + "); same model section needed"
+        )
+    model.load_state_dict(weights)

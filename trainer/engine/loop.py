@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from flowpose.trainer.engine.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from flowpose.trainer.engine.checkpoint import Checkpoint, load_checkpoint, load_init_weights, save_checkpoint
 from flowpose.trainer.engine.distributed import DistInfo, pick_device
 from flowpose.trainer.engine.epoch import run_epoch
 from flowpose.trainer.engine.logs import MetricsLog
@@ -109,9 +109,12 @@ class Trainer:
         set_threads(s, info, self.device)
         seed_everything(epoch_seed(self.seed, -1, info.rank))
         ckpt = load_checkpoint(Path(resume)) if resume else None
-        model = self.task.build_model(pretrained=ckpt is None)
+        init = self._init_weights() if ckpt is None and s.init_from else None
+        model = self.task.build_model(pretrained=ckpt is None and init is None)
         if ckpt is not None:
             model.load_state_dict(ckpt.model)
+        elif init is not None:
+            load_init_weights(model, init, s.init_from)
         model.to(self.device)
         train_set, val_set = self.task.train_dataset(), self.task.val_dataset()
         sampler = None
@@ -174,6 +177,15 @@ class Trainer:
         if logs is not None:
             logs.close()
         return FitResult(self.output_dir, end, state.best, state.metrics, state.history)
+
+    def _init_weights(self) -> dict[str, torch.Tensor]:
+        """The model weights of ``train.init_from`` (resolved against the config's folder)."""
+        path = Path(self.settings.init_from or "").expanduser()
+        if not path.is_absolute():
+            path = self.task.base_dir / path
+        ckpt = load_checkpoint(path)
+        log.info("starting from the weights of %s (epoch %d of its run)", path, ckpt.epoch)
+        return ckpt.model
 
     def _evaluate(self, model: nn.Module, loader: DataLoader) -> dict[str, float]:
         model.eval()

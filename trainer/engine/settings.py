@@ -29,6 +29,9 @@ class TrainSettings:
         threads: torch intra-op threads per process (None: torch's default).
         progress: Show a progress bar on a terminal (log lines otherwise).
         tensorboard: Also write TensorBoard scalars when ``tensorboard`` is installed.
+        init_from: A flowpose checkpoint whose model weights start this run (fine-tuning,
+            e.g. a default model on your own data); relative to the config's folder. Only
+            the weights: optimizer, schedule and epochs start fresh. ``--resume`` wins.
     """
 
     epochs: int = 10
@@ -46,6 +49,7 @@ class TrainSettings:
     threads: int | None = None
     progress: bool = True
     tensorboard: bool = True
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "val_every"):
@@ -71,6 +75,8 @@ class TrainSettings:
                 raise ValueError(f"train.{name} must be an integer >= 1 or null, got {value!r}")
         if self.grad_clip is not None and (not isinstance(self.grad_clip, (int, float)) or self.grad_clip <= 0):
             raise ValueError(f"train.grad_clip must be a number > 0 or null, got {self.grad_clip!r}")
+        if self.init_from is not None and (not isinstance(self.init_from, str) or not self.init_from):
+            raise ValueError(f"train.init_from must be a checkpoint path or null, got {self.init_from!r}")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise ValueError(f"train.device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
 

@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader
 from flowpose.codecs import Codec
 from flowpose.geometry import get_warp_matrix, transform_points
 from flowpose.meta import KeypointLayout
+from flowpose.pose.flip import flip_back
 from flowpose.trainer.evaluation.coco_eval import OksGroundTruth, oks_ap
 from flowpose.trainer.evaluation.pck import keypoint_distances, mean_pixel_error, pck
 
@@ -38,6 +39,7 @@ def predict(
     codec: Codec,
     input_size: tuple[int, int],
     device: torch.device,
+    flip_index: np.ndarray | None = None,
 ) -> Predictions:
     """Decode every batch of ``loader`` and map the keypoints back to image pixels.
 
@@ -47,11 +49,18 @@ def predict(
         codec: Decodes the outputs (the same object that encoded the targets).
         input_size: Model input ``(w, h)``.
         device: Where the model is.
+        flip_index: With the layout's flip permutation, also run the mirrored crops and
+            average their flipped-back outputs in (flip test, as the runtime node does it).
     """
     parts: dict[str, list[np.ndarray]] = {k: [] for k in Predictions.__dataclass_fields__}
     for batch in loader:
-        outputs = forward({"image": batch["image"].to(device, non_blocking=True)})
-        decoded = codec.decode(*(o.float().cpu().numpy() for o in outputs))
+        image = batch["image"].to(device, non_blocking=True)
+        outputs = [o.float().cpu().numpy() for o in forward({"image": image})]
+        if flip_index is not None:
+            mirrored = [o.float().cpu().numpy() for o in forward({"image": image.flip(-1)})]
+            back = flip_back(mirrored, codec, flip_index)
+            outputs = [(o + b) * 0.5 for o, b in zip(outputs, back, strict=True)]
+        decoded = codec.decode(*outputs)
         inverse = get_warp_matrix(
             batch["center"].numpy(), batch["scale"].numpy(), batch["rot"].numpy(), input_size, inv=True
         )

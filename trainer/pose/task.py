@@ -61,9 +61,12 @@ class PoseTask(Task):
         ev = dict(config.get("eval") or {})
         self.pck_thresholds = tuple(float(t) for t in ev.pop("pck_thresholds", (0.05, 0.1, 0.2)))
         self.oks = bool(ev.pop("oks", True))
+        # Flip test as the TopdownPoseEstimator node's flip_test does it (mirrored crops, outputs
+        # flipped back and averaged): evaluate a model the way the graph will run it.
+        self.flip_test = bool(ev.pop("flip_test", False))
         best = ev.pop("best", None)
         if ev:
-            raise ValueError(f"unknown key(s) {sorted(ev)} in 'eval'; known: best, oks, pck_thresholds")
+            raise ValueError(f"unknown key(s) {sorted(ev)} in 'eval'; known: best, flip_test, oks, pck_thresholds")
         if best:  # e.g. {metric: epe, mode: min} for small real datasets
             if not isinstance(best, dict) or "metric" not in best or best.get("mode", "max") not in ("max", "min"):
                 raise ValueError(f"eval.best must be {{metric: NAME, mode: max|min}}, got {best!r}")
@@ -114,7 +117,10 @@ class PoseTask(Task):
 
     # ---- evaluation and export ---------------------------------------------------------------
     def evaluate(self, model: nn.Module, loader: DataLoader, device: torch.device) -> dict[str, float]:
-        preds = predict(lambda b: self.forward(model, b), loader, self.codec, self.pipeline.input_size, device)
+        flip_index = self.layout.flip_index if self.flip_test else None
+        preds = predict(
+            lambda b: self.forward(model, b), loader, self.codec, self.pipeline.input_size, device, flip_index
+        )
         return score_predictions(preds, self.layout, self.pck_thresholds, oks=self.oks)
 
     def card(self, **overrides: Any) -> ModelCard:
