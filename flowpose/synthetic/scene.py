@@ -82,21 +82,29 @@ class SyntheticScene(Iterator[SceneFrame]):
     def __iter__(self) -> SyntheticScene:
         return self
 
+    def skip(self, frames: int) -> None:
+        """Move ``frames`` frames on without drawing them (the next frame is the same as after
+        as many ``next()`` calls, at a fraction of the cost: a trainer wants mid-scene frames)."""
+        for _ in range(frames):
+            if self.config.num_frames is not None and self._index >= self.config.num_frames:
+                return
+            self._move()
+            self._index += 1
+
+    def _move(self) -> None:
+        """Step every figure's motion from the previous frame to this one (none for frame 0)."""
+        cfg = self.config
+        if self._index == 0:
+            return
+        for model, motion in zip(self._models, self._motions, strict=True):
+            motion.step(self._rng, model, self._stage, 1.0 / cfg.fps, cfg.motion_speed, math.radians(cfg.max_roll_deg))
+
     def __next__(self) -> SceneFrame:
         cfg = self.config
         if cfg.num_frames is not None and self._index >= cfg.num_frames:
             raise StopIteration
         t = self._index / cfg.fps
-        if self._index > 0:
-            for model, motion in zip(self._models, self._motions, strict=True):
-                motion.step(
-                    self._rng,
-                    model,
-                    self._stage,
-                    1.0 / cfg.fps,
-                    cfg.motion_speed,
-                    math.radians(cfg.max_roll_deg),
-                )
+        self._move()
         posed = [
             pose_figure(model, motion, self._stage, t, track_id, motion.amplitude(cfg.motion_speed))
             for track_id, (model, motion) in enumerate(zip(self._models, self._motions, strict=True))

@@ -45,6 +45,24 @@ def test_same_seed_gives_identical_frames() -> None:
         assert _same(a, b)
 
 
+@pytest.mark.parametrize("skipped", [0, 1, 7])
+def test_skipping_frames_gives_the_frame_drawing_them_would(skipped: int) -> None:
+    config = dataclasses.replace(SMALL, seed=4, fps=10.0)  # 10 fps: lighting keyframes pass too
+    drawn = _frames(config, skipped + 2)
+    scene = SyntheticScene(config)
+    scene.skip(skipped)
+    assert scene.index == skipped
+    assert _same(next(scene), drawn[skipped]) and _same(next(scene), drawn[skipped + 1])
+
+
+def test_skip_stops_at_the_end_of_a_finite_scene() -> None:
+    scene = SyntheticScene(dataclasses.replace(SMALL, num_frames=3))
+    scene.skip(10)
+    assert scene.index == 3
+    with pytest.raises(StopIteration):
+        next(scene)
+
+
 def test_same_rng_gives_identical_samples() -> None:
     a = render_sample(np.random.default_rng(5), SMALL)
     b = render_sample(np.random.default_rng(5), SMALL)

@@ -23,7 +23,7 @@ __all__ = ["SyntheticPoseSource", "SyntheticSpec"]
 
 KINDS = {"person": "coco17", "animal": "ap10k"}
 _MEMO_BYTES = 64 << 20
-_SCENE_SKIP = 12  # frames skipped into a scene: 0..11, ~12 ms of rendering on average
+_SCENE_SKIP = 12  # frames skipped into a scene: 0..11 (moved on, not drawn)
 _DEFAULT_COUNTS = {
     "person": {"num_people": (1, 2), "num_animals": (0, 1)},
     "animal": {"num_people": (0, 1), "num_animals": (1, 2)},
@@ -125,8 +125,7 @@ class SyntheticPoseSource:
     def _scene_frame(self, rng: np.random.Generator) -> SceneFrame:
         """A frame a few steps into a new scene (the first frames already show figures mid-stride)."""
         scene = SyntheticScene(dataclasses.replace(self.config, seed=int(rng.integers(2**31)), num_frames=None))
-        for _ in range(int(rng.integers(0, _SCENE_SKIP))):
-            next(scene)
+        scene.skip(int(rng.integers(0, _SCENE_SKIP)))
         return next(scene)
 
     def _enough(self, keypoints: np.ndarray, visibility: np.ndarray, w: int, h: int) -> bool:
