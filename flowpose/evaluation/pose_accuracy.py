@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from flowpose.evaluation.pck import mean_pixel_error, pck
 from flowpose.frame import Instance
 from flowpose.tracking.assignment import match
 from flowpose.tracking.similarity import iou_matrix
@@ -40,11 +41,10 @@ class LabelAccuracy:
     def summary(self, thresholds: Sequence[float]) -> dict[str, float]:
         """Recall, PCK at each threshold and mean pixel error (NaN when nothing matched)."""
         norm = np.concatenate(self.distances) if self.distances else np.zeros(0)
-        px = np.concatenate(self.pixels) if self.pixels else np.zeros(0)
         out = {"figures": float(self.figures), "recall": self.matched / self.figures if self.figures else np.nan}
-        for t in thresholds:
-            out[f"pck@{t:g}"] = float((norm <= t).mean()) if norm.size else float("nan")
-        out["mean_px_error"] = float(px.mean()) if px.size else float("nan")
+        # One row per keypoint, already divided by its figure's box size: a norm of 1.
+        out.update(pck(norm[:, None], np.ones(len(norm)), thresholds))
+        out["mean_px_error"] = mean_pixel_error(np.concatenate(self.pixels) if self.pixels else np.zeros(0))
         return out
 
 

@@ -10,8 +10,8 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("pycocotools")
 
+from flowpose.evaluation.pck import keypoint_distances, mean_pixel_error, pck
 from flowpose.trainer.evaluation.coco_eval import OksGroundTruth, oks_ap
-from flowpose.trainer.evaluation.pck import keypoint_distances, mean_pixel_error, pck
 
 
 def test_pck_and_mean_error_by_hand() -> None:

@@ -11,11 +11,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from flowpose.codecs import Codec
+from flowpose.evaluation.pck import keypoint_distances, mean_pixel_error, pck
 from flowpose.geometry import get_warp_matrix, transform_points
 from flowpose.meta import KeypointLayout
 from flowpose.pose.flip import flip_back
 from flowpose.trainer.evaluation.coco_eval import OksGroundTruth, oks_ap
-from flowpose.trainer.evaluation.pck import keypoint_distances, mean_pixel_error, pck
 
 __all__ = ["Predictions", "predict", "score_predictions"]
 

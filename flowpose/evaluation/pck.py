@@ -1,4 +1,5 @@
-"""PCK (bbox-normalised) and mean pixel error of predicted keypoints (numpy)."""
+"""PCK (bbox-normalised) and mean pixel error of predicted keypoints (numpy only: the trainer
+and the PoseAccuracy node score with the same functions)."""
 
 from __future__ import annotations
 
