@@ -51,7 +51,7 @@ def test_example_graph_in_readme_validates(tmp_path: Path) -> None:
 def test_validate_example_output_matches_the_tool(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     demo = (ROOT / "graphs" / "demo.yaml").read_text()
-    broken.write_text(demo.replace("type: Visualizer", "type: Visualiser").replace("emit_instances:", "emit_instance:"))
+    broken.write_text(demo.replace("type: Visualizer", "type: Visualiser").replace("realtime:", "real_time:"))
     res = run_cli("validate", "broken.yaml", "--set", "camera.fps=fast", cwd=tmp_path, timeout=60)
     assert res.returncode == 2
     shown = next(b for b in code_blocks("console") if "flowpose validate broken.yaml" in b)

@@ -162,6 +162,20 @@ PACKAGED_ENTRIES: dict[str, ZooEntry] = {
     e.name: e
     for e in (
         ZooEntry(
+            name="flowpose-person",
+            url="package://flowpose.zoo/models/flowpose_person.onnx",
+            sha256=None,
+            filename="flowpose_person.onnx",
+            description="flowpose people model, COCO-17, 64x96, ShuffleNetV2 heatmaps, synthetic-trained (packaged)",
+        ),
+        ZooEntry(
+            name="flowpose-animal",
+            url="package://flowpose.zoo/models/flowpose_animal.onnx",
+            sha256=None,
+            filename="flowpose_animal.onnx",
+            description="flowpose animal model, AP-10K, 96x96, ShuffleNetV2 heatmaps, synthetic-trained (packaged)",
+        ),
+        ZooEntry(
             name="flowpose-det-synthetic",
             url="package://flowpose.zoo/models/flowpose_det_synthetic.onnx",
             sha256=None,

@@ -34,10 +34,21 @@ def test_missing_packaged_file_says_to_reinstall() -> None:
 
 
 def test_default_models_are_packaged_and_listed() -> None:
-    assert {"flowpose-det-synthetic"} <= set(PACKAGED_ENTRIES) <= set(zoo_entries())
+    assert set(PACKAGED_ENTRIES) == {"flowpose-person", "flowpose-animal", "flowpose-det-synthetic"}
+    assert set(PACKAGED_ENTRIES) <= set(zoo_entries())
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     assert "models/*.onnx" in data["flowpose.zoo"]
     for name in PACKAGED_ENTRIES:
         path = resolve_model(f"zoo:{name}")
         assert path.parent == ROOT / "flowpose" / "zoo" / "models" and path.suffix == ".onnx"
         assert path.stat().st_size < 8_000_000  # small enough to ship
+
+
+def test_default_models_open_as_pose_models() -> None:
+    from flowpose.pose import open_pose_model
+
+    person = open_pose_model("zoo:flowpose-person")
+    animal = open_pose_model("zoo:flowpose-animal")
+    assert person.card.keypoint_layout == "coco17" and person.card.labels == ("person",)
+    assert animal.card.keypoint_layout == "ap10k" and "dog" in animal.card.labels
+    assert person.fixed_batch is None and animal.fixed_batch is None  # the node batches all crops
