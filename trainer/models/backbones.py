@@ -104,7 +104,7 @@ def build_backbone(name: str, pretrained: bool = True) -> Backbone:
     if model is None:
         model = ctor(weights=None)
         if not pretrained:
-            log.info("backbone %s from scratch (pretrained: false)", name)
+            log.info("backbone %s without ImageNet weights (pretrained: false, or a checkpoint follows)", name)
     return Backbone(cut(model), loaded)
 
 
