@@ -19,6 +19,7 @@ from torch.utils.data import Dataset
 from flowpose.detection.preprocess import preprocess_image
 from flowpose.models.card import ModelCard
 from flowpose.synthetic import SceneConfig, render_sample
+from flowpose.trainer.engine.config import check_keys
 
 __all__ = ["DetectionDataConfig", "SyntheticDetectionDataset"]
 
@@ -88,10 +89,7 @@ class DetectionDataConfig:
     def from_dict(cls, section: dict[str, Any] | None) -> DetectionDataConfig:
         """Build from the config's ``data:`` mapping, naming unknown keys."""
         section = dict(section or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise ValueError(f"unknown key(s) {unknown} in 'data'; known: {sorted(known)}")
+        check_keys(section, (f.name for f in dataclasses.fields(cls)), "'data'")
         return cls(**section)
 
     def scene_config(self, width: int, height: int) -> SceneConfig:

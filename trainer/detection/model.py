@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (the usual torch alias)
 from torch import nn
 
+from flowpose.trainer.engine.config import check_keys
+
 __all__ = ["ExportModel", "ModelConfig", "TinyYolox", "anchor_points"]
 
 _PRIOR = 0.01  # initial objectness/class probability: most grid points hold nothing
@@ -53,9 +55,7 @@ class ModelConfig:
     def from_dict(cls, section: dict[str, Any] | None) -> ModelConfig:
         """Build from the config's ``model:`` mapping, naming unknown keys."""
         section = dict(section or {})
-        unknown = sorted(set(section) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown key(s) {unknown} in 'model'; known: {[f.name for f in dataclasses.fields(cls)]}")
+        check_keys(section, (f.name for f in dataclasses.fields(cls)), "'model'")
         return cls(**section)
 
 

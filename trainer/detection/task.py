@@ -24,6 +24,7 @@ from flowpose.trainer.detection.evaluate import coco_metrics, postprocess
 from flowpose.trainer.detection.export import MAX_ABS_DIFF, detection_card, export_detector
 from flowpose.trainer.detection.loss import detection_loss
 from flowpose.trainer.detection.model import ModelConfig, TinyYolox, anchor_points
+from flowpose.trainer.engine.config import check_keys
 from flowpose.trainer.engine.task import Task
 
 __all__ = ["DetectionTask", "build_detection_task"]
@@ -36,9 +37,7 @@ def _section(config: dict[str, Any], name: str, known: set[str] | dict[str, Any]
     section = config.get(name) or {}
     if not isinstance(section, dict):
         raise ValueError(f"'{name}' must be a mapping, got {type(section).__name__}")
-    unknown = sorted(set(section) - set(known))
-    if unknown:
-        raise ValueError(f"unknown key(s) {unknown} in '{name}'; known: {sorted(known)}")
+    check_keys(section, known, f"'{name}'")
     return dict(section)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["CONFIG_DIR_KEY", "apply_overrides", "config_base_dir", "load_config"]
+__all__ = ["CONFIG_DIR_KEY", "apply_overrides", "check_keys", "config_base_dir", "load_config"]
 
 # Bookkeeping key added at load time: the folder relative data paths are resolved against.
 # It travels inside checkpoints, so `flowpose export CHECKPOINT` finds the same files.
@@ -58,3 +59,20 @@ def apply_overrides(config: dict[str, Any], overrides: list[str]) -> None:
 def config_base_dir(config: dict[str, Any]) -> Path:
     """Folder that relative paths in ``config`` are relative to (the config file's)."""
     return Path(config.get(CONFIG_DIR_KEY) or ".")
+
+
+def check_keys(section: Mapping[str, Any], known: Iterable[str], where: str) -> None:
+    """Refuse keys a config section does not know, naming them and the known ones.
+
+    Args:
+        section: The mapping as written in the config.
+        known: The keys it may have (e.g. a settings dataclass's field names).
+        where: How the message names the section, e.g. ``"'train'"`` or ``"data.pipeline"``.
+
+    Raises:
+        ValueError: ``unknown key(s) [...] in WHERE; known: [...]``.
+    """
+    known = set(known)
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown} in {where}; known: {sorted(known)}")

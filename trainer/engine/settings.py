@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from flowpose.trainer.engine.config import check_keys
+
 __all__ = ["TrainSettings"]
 
 
@@ -84,8 +86,5 @@ class TrainSettings:
     def from_dict(cls, section: dict[str, Any] | None) -> TrainSettings:
         """Build from the config's ``train:`` mapping, naming unknown keys."""
         section = dict(section or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise ValueError(f"unknown key(s) {unknown} in 'train'; known: {sorted(known)}")
+        check_keys(section, (f.name for f in dataclasses.fields(cls)), "'train'")
         return cls(**section)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from flowpose.codecs import Codec, GaussianHeatmap, SimCC
+from flowpose.trainer.engine.config import check_keys
 from flowpose.trainer.models.backbones import build_backbone
 from flowpose.trainer.models.heads import Decoder, HeatmapHead, SimCCHead
 
@@ -54,10 +55,7 @@ class ModelSettings:
         section = dict(section or {})
         if section.get("heatmap_loss", "ce") not in ("ce", "ce+coord", "mse"):
             raise ValueError(f"model.heatmap_loss must be ce, ce+coord or mse, got {section['heatmap_loss']!r}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise ValueError(f"unknown key(s) {unknown} in 'model'; known: {sorted(known)}")
+        check_keys(section, (f.name for f in dataclasses.fields(cls)), "'model'")
         return cls(**section)
 
     def codec_config(self, input_size: tuple[int, int]) -> dict[str, Any]:

@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowpose.trainer.engine.config import check_keys
+
 __all__ = ["PhotometricSettings", "TopdownSettings"]
 
 
@@ -100,10 +102,7 @@ class TopdownSettings:
     def from_dict(cls, section: dict[str, Any]) -> TopdownSettings:
         """Build from ``data.pipeline``; ``photometric: null`` or ``false`` turns jitter off."""
         section = dict(section)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise ValueError(f"unknown key(s) {unknown} in data.pipeline; known: {sorted(known)}")
+        check_keys(section, (f.name for f in dataclasses.fields(cls)), "data.pipeline")
         if "input_size" not in section:
             raise ValueError("data.pipeline.input_size is required ([w, h], e.g. [96, 128])")
         photo = section.pop("photometric", {})
@@ -111,10 +110,7 @@ class TopdownSettings:
             photometric = None
         else:
             photo = {} if photo is True else dict(photo)
-            names = {f.name for f in dataclasses.fields(PhotometricSettings)}
-            bad = sorted(set(photo) - names)
-            if bad:
-                raise ValueError(f"unknown key(s) {bad} in data.pipeline.photometric; known: {sorted(names)}")
+            check_keys(photo, (f.name for f in dataclasses.fields(PhotometricSettings)), "data.pipeline.photometric")
             photometric = PhotometricSettings(**photo)
         if "scale" in section:
             section["scale"] = tuple(section["scale"])

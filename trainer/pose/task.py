@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from flowpose.codecs import GaussianHeatmap, build_codec
 from flowpose.models import ModelCard
+from flowpose.trainer.engine.config import check_keys
 from flowpose.trainer.engine.task import Task
 from flowpose.trainer.evaluation.evaluator import predict, score_predictions
 from flowpose.trainer.export.onnx_export import export_onnx
@@ -65,8 +66,7 @@ class PoseTask(Task):
         # flipped back and averaged): evaluate a model the way the graph will run it.
         self.flip_test = bool(ev.pop("flip_test", False))
         best = ev.pop("best", None)
-        if ev:
-            raise ValueError(f"unknown key(s) {sorted(ev)} in 'eval'; known: best, flip_test, oks, pck_thresholds")
+        check_keys(ev, ("best", "flip_test", "oks", "pck_thresholds"), "'eval'")
         if best:  # e.g. {metric: epe, mode: min} for small real datasets
             if not isinstance(best, dict) or "metric" not in best or best.get("mode", "max") not in ("max", "min"):
                 raise ValueError(f"eval.best must be {{metric: NAME, mode: max|min}}, got {best!r}")
