@@ -8,7 +8,6 @@ feeds the model at run time.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,7 +88,7 @@ class DetectionDataConfig:
     def from_dict(cls, section: dict[str, Any] | None) -> DetectionDataConfig:
         """Build from the config's ``data:`` mapping, naming unknown keys."""
         section = dict(section or {})
-        check_keys(section, (f.name for f in dataclasses.fields(cls)), "'data'")
+        check_keys(section, cls, "'data'")
         return cls(**section)
 
     def scene_config(self, width: int, height: int) -> SceneConfig:

@@ -8,7 +8,6 @@ each grid row-major, ``dx, dy, log w, log h, objectness, class scores...`` as lo
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +54,7 @@ class ModelConfig:
     def from_dict(cls, section: dict[str, Any] | None) -> ModelConfig:
         """Build from the config's ``model:`` mapping, naming unknown keys."""
         section = dict(section or {})
-        check_keys(section, (f.name for f in dataclasses.fields(cls)), "'model'")
+        check_keys(section, cls, "'model'")
         return cls(**section)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -61,18 +62,18 @@ def config_base_dir(config: dict[str, Any]) -> Path:
     return Path(config.get(CONFIG_DIR_KEY) or ".")
 
 
-def check_keys(section: Mapping[str, Any], known: Iterable[str], where: str) -> None:
+def check_keys(section: Mapping[str, Any], known: Iterable[str] | type, where: str) -> None:
     """Refuse keys a config section does not know, naming them and the known ones.
 
     Args:
         section: The mapping as written in the config.
-        known: The keys it may have (e.g. a settings dataclass's field names).
+        known: The keys it may have, or a settings dataclass whose field names they are.
         where: How the message names the section, e.g. ``"'train'"`` or ``"data.pipeline"``.
 
     Raises:
         ValueError: ``unknown key(s) [...] in WHERE; known: [...]``.
     """
-    known = set(known)
+    known = {f.name for f in dataclasses.fields(known)} if isinstance(known, type) else set(known)
     unknown = sorted(set(section) - known)
     if unknown:
         raise ValueError(f"unknown key(s) {unknown} in {where}; known: {sorted(known)}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,5 +85,5 @@ class TrainSettings:
     def from_dict(cls, section: dict[str, Any] | None) -> TrainSettings:
         """Build from the config's ``train:`` mapping, naming unknown keys."""
         section = dict(section or {})
-        check_keys(section, (f.name for f in dataclasses.fields(cls)), "'train'")
+        check_keys(section, cls, "'train'")
         return cls(**section)

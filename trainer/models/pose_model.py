@@ -55,7 +55,7 @@ class ModelSettings:
         section = dict(section or {})
         if section.get("heatmap_loss", "ce") not in ("ce", "ce+coord", "mse"):
             raise ValueError(f"model.heatmap_loss must be ce, ce+coord or mse, got {section['heatmap_loss']!r}")
-        check_keys(section, (f.name for f in dataclasses.fields(cls)), "'model'")
+        check_keys(section, cls, "'model'")
         return cls(**section)
 
     def codec_config(self, input_size: tuple[int, int]) -> dict[str, Any]:

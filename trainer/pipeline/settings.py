@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,7 +101,7 @@ class TopdownSettings:
     def from_dict(cls, section: dict[str, Any]) -> TopdownSettings:
         """Build from ``data.pipeline``; ``photometric: null`` or ``false`` turns jitter off."""
         section = dict(section)
-        check_keys(section, (f.name for f in dataclasses.fields(cls)), "data.pipeline")
+        check_keys(section, cls, "data.pipeline")
         if "input_size" not in section:
             raise ValueError("data.pipeline.input_size is required ([w, h], e.g. [96, 128])")
         photo = section.pop("photometric", {})
@@ -110,7 +109,7 @@ class TopdownSettings:
             photometric = None
         else:
             photo = {} if photo is True else dict(photo)
-            check_keys(photo, (f.name for f in dataclasses.fields(PhotometricSettings)), "data.pipeline.photometric")
+            check_keys(photo, PhotometricSettings, "data.pipeline.photometric")
             photometric = PhotometricSettings(**photo)
         if "scale" in section:
             section["scale"] = tuple(section["scale"])
