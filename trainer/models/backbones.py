@@ -32,6 +32,8 @@ BACKBONES: dict[str, tuple[Callable[..., nn.Module], Callable[[nn.Module], nn.Se
     "mobilenet_v3_large": (torchvision.models.mobilenet_v3_large, lambda m: m.features),
     "shufflenet_v2_x0_5": (torchvision.models.shufflenet_v2_x0_5, _shufflenet),
     "shufflenet_v2_x1_0": (torchvision.models.shufflenet_v2_x1_0, _shufflenet),
+    "shufflenet_v2_x1_5": (torchvision.models.shufflenet_v2_x1_5, _shufflenet),
+    "shufflenet_v2_x2_0": (torchvision.models.shufflenet_v2_x2_0, _shufflenet),
     "resnet18": (torchvision.models.resnet18, _resnet),
     "resnet34": (torchvision.models.resnet34, _resnet),
     "resnet50": (torchvision.models.resnet50, _resnet),
