@@ -95,6 +95,25 @@ def test_softmax_heatmap_head_outputs_the_codec_target_shape() -> None:
     assert torch.equal(head(torch.log(target)[None, None])[0], torch.log(target)[None, None])  # logits
 
 
+def test_softmax_heatmap_head_keeps_scores_at_most_1_without_moving_the_keypoint() -> None:
+    """A prediction sharper than the target would peak above 1: it is scaled down, same decode."""
+    sigma = 2.0
+    head = HeatmapHead(channels=1, num_keypoints=1, softmax_sigma=sigma).eval()
+    sharp = _gaussian(32, 24, 11.3, 14.6, 0.7)
+    with torch.no_grad():
+        head.out.weight.fill_(1.0)
+        head.out.bias.zero_()
+        out = head(torch.log(sharp)[None, None])[0].numpy()
+    unscaled = sharp.numpy() / sharp.sum().item() * 2 * np.pi * sigma**2
+    assert unscaled.max() > 3  # what the head returned before the bound
+    assert out.max() == pytest.approx(1.0, abs=1e-5)
+    codec = build_codec({"type": "heatmap", "input_size": [96, 128], "heatmap_size": [24, 32], "sigma": sigma,
+                         "unbiased": True})  # fmt: skip
+    decoded, reference = codec.decode(out), codec.decode(unscaled[None, None].astype(np.float32))
+    np.testing.assert_allclose(decoded.keypoints, reference.keypoints, atol=1e-3)
+    assert decoded.scores[0, 0] == pytest.approx(1.0, abs=1e-5) and reference.scores[0, 0] > 3
+
+
 def test_losses_are_smallest_at_the_target_and_ignore_zero_weights() -> None:
     target = _gaussian(16, 16, 6.0, 9.0, 1.5)[None, None].repeat(1, 2, 1, 1)
     weights = torch.tensor([[1.0, 0.0]])

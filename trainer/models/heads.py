@@ -70,7 +70,8 @@ class HeatmapHead(nn.Module):
     so that a prediction shaped like the codec's Gaussian target (peak 1) is what a perfect
     model outputs; training then uses the logits with a cross-entropy loss, which escapes the
     all-zero plateau of plain MSE heatmap regression far sooner. In training mode the head
-    returns the logits, in eval mode (evaluation, ONNX export) the scaled heatmaps.
+    returns the logits, in eval mode (evaluation, ONNX export) the scaled heatmaps, each
+    divided by its peak where that peak is above 1, so keypoint scores stay in [0, 1].
 
     Args:
         channels: Decoder channels.
@@ -89,8 +90,13 @@ class HeatmapHead(nn.Module):
         if self.softmax_sigma is None or self.training:
             return (logits,)
         b, k, h, w = logits.shape
-        log_prob = F.log_softmax(logits.flatten(2), dim=-1).view(b, k, h, w)
-        return (torch.exp(log_prob + self.log_peak),)
+        log_prob = F.log_softmax(logits.flatten(2), dim=-1)
+        # A softmax sharper than the target Gaussian peaks above 1 (up to 2 pi sigma^2), which
+        # would make keypoint scores that are not confidences. Dividing a map by a constant
+        # moves neither its argmax nor the log-domain sub-pixel refinement of the decoder.
+        log_max = log_prob.amax(dim=-1, keepdim=True) + self.log_peak
+        log_prob = log_prob + self.log_peak - log_max.clamp(min=0.0)
+        return (torch.exp(log_prob).view(b, k, h, w),)
 
 
 class SimCCHead(nn.Module):
