@@ -173,7 +173,7 @@ PACKAGED_ENTRIES: dict[str, ZooEntry] = {
             url="package://flowpose.zoo/models/flowpose_animal.onnx",
             sha256=None,
             filename="flowpose_animal.onnx",
-            description="flowpose animal model, AP-10K, 96x96, ShuffleNetV2 heatmaps, synthetic-trained (packaged)",
+            description="flowpose animal model, AP-10K, 96x96, ShuffleNetV2-1.5 heatmaps, synthetic-trained (packaged)",
         ),
         ZooEntry(
             name="flowpose-det-synthetic",
