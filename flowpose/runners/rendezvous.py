@@ -11,8 +11,10 @@ With CurveZMQ the rendezvous is secured like the links: a peer with a wrong key 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 
 import msgpack
 import zmq
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 READY, OK, DIFFERENT = "ready", "ok", "different"
 MAX_MESSAGE_BYTES = 4096
 FIRST_LOG_S, WAIT_LOG_S = 1.0, 5.0
+REDIAL_S = 1.0  # pause before dialling a peer that refused us again
 
 
 class Rendezvous:
@@ -54,17 +57,11 @@ class Rendezvous:
             curve.server(self._router)
             self._watch.watch(self._router, f"rendezvous of host {host!r}")
         self._router.bind(rendezvous_endpoints(hosts[host])[0])
+        self._curve = curve
+        # Dealers are made, used and closed by the rendezvous thread only (see _dial).
         self._dealers: dict[str, zmq.Socket] = {}
         self._monitors: dict[zmq.Socket, str] = {}
-        for peer in peers:
-            sock = ctx.socket(zmq.DEALER)
-            sock.setsockopt(zmq.LINGER, 0)
-            sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
-            if curve is not None:
-                curve.client(sock, peer)
-                self._monitors[sock.get_monitor_socket(HANDSHAKE_FAILED)] = peer
-            sock.connect(rendezvous_endpoints(hosts[peer])[1])
-            self._dealers[peer] = sock
+        self._redial_at: dict[str, float] = {}
         self.endpoints = {peer: rendezvous_endpoints(hosts[peer])[1] for peer in peers}
         self._ok: set[str] = set()
         self.mismatch: str | None = None  # a peer running another graph
@@ -102,38 +99,73 @@ class Rendezvous:
         with self._changed:
             self._changed.notify_all()
 
+    def _dial(self, peer: str) -> None:
+        """Connect a DEALER to ``peer``'s rendezvous and queue READY on it.
+
+        With ZMQ_IMMEDIATE off (the default) the pipe exists from ``connect``, so READY waits
+        there until the peer is up. It is sent without blocking all the same: a DEALER whose
+        only connection failed its handshake has no pipe left, and a blocking send would stop
+        this thread for good, monitors and answers included.
+        """
+        sock = zmq.Context.instance().socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        if self._curve is not None:
+            self._curve.client(sock, peer)
+            self._monitors[sock.get_monitor_socket(HANDSHAKE_FAILED)] = peer
+        sock.connect(self.endpoints[peer])
+        self._dealers[peer] = sock
+        with contextlib.suppress(zmq.Again):  # refused already: the monitor says why; _failed redials
+            sock.send(msgpack.packb({"kind": READY, "host": self.host, "digest": self.digest}), zmq.NOBLOCK)
+
+    def _hang_up(self, peer: str) -> None:
+        """Close the DEALER to ``peer`` and its monitor."""
+        self._dealers.pop(peer).close(linger=0)
+        for monitor in [m for m, p in self._monitors.items() if p == peer]:
+            del self._monitors[monitor]
+            monitor.close(linger=0)
+
     def _main(self) -> None:
-        ready = msgpack.packb({"kind": READY, "host": self.host, "digest": self.digest})
-        for sock in self._dealers.values():
-            sock.send(ready)  # queued until the peer is there
-        poller = zmq.Poller()
-        poller.register(self._router, zmq.POLLIN)
-        poller.register(self._stop, zmq.POLLIN)
-        for sock in (*self._dealers.values(), *self._monitors):
-            poller.register(sock, zmq.POLLIN)
-        by_socket = {sock: peer for peer, sock in self._dealers.items()}
+        for peer in self.peers:
+            self._dial(peer)
         try:
             while True:
-                events = dict(poller.poll())
+                now = time.monotonic()
+                for peer in [p for p, at in self._redial_at.items() if at <= now]:
+                    del self._redial_at[peer]
+                    self._dial(peer)
+                # Built each turn: dealers come and go (a refused one is dialled again).
+                poller = zmq.Poller()
+                for sock in (self._router, self._stop, *self._dealers.values(), *self._monitors):
+                    poller.register(sock, zmq.POLLIN)
+                timeout = max(0.0, min(self._redial_at.values()) - now) * 1000 if self._redial_at else None
+                events = dict(poller.poll(timeout))
                 if self._stop.fileno() in events:
                     return
                 if self._router in events:
                     self._answer(*self._router.recv_multipart())
-                for sock, peer in by_socket.items():
+                for peer, sock in list(self._dealers.items()):
                     if sock in events:
                         self._heard(peer, sock.recv())
-                for monitor, peer in self._monitors.items():
+                for monitor, peer in list(self._monitors.items()):
                     if monitor in events:
                         self._failed(peer, recv_monitor_message(monitor))
         finally:
-            for sock in (self._router, *self._dealers.values(), *self._monitors):
-                sock.close(linger=0)
+            self._router.close(linger=0)
+            for peer in list(self._dealers):
+                self._hang_up(peer)
 
     def _failed(self, peer: str, event: dict[str, object]) -> None:
         if (peer, event["event"]) not in self._failures:  # once: a refused peer is retried forever
             self._failures.add((peer, event["event"]))
             why = describe_handshake_failure(event)
             log.warning("host %r: cannot meet host %r (retrying quietly): %s", self.host, peer, why)
+        # After a refusal (ZAP) or a protocol error libzmq drops the connection for good; a
+        # dropped connection (NO_DETAIL) it retries itself. Dial again, so that a peer whose
+        # keys are fixed and which is restarted is met without restarting this host too.
+        if event["event"] != zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL and peer in self._dealers:
+            self._hang_up(peer)
+            self._redial_at[peer] = time.monotonic() + REDIAL_S
 
     def _answer(self, identity: bytes, *parts: bytes) -> None:
         message = _unpack(parts[-1] if parts else b"")

@@ -185,6 +185,36 @@ def test_a_peer_with_a_wrong_key_is_refused_and_logged(tmp_path: Path, subproces
     assert not (tmp_path / "hosts.jsonl").exists()  # nothing ran: a never met b
 
 
+def test_a_refused_host_meets_its_peer_once_the_peer_restarts_with_the_right_keys(
+    tmp_path: Path, subprocess_env
+) -> None:
+    # libzmq gives up on a connection the peer refused; the rendezvous dials again by itself,
+    # so fixing the keys on one host is enough: b keeps running throughout.
+    text = _mixed(tmp_path / "hosts.jsonl", _hosts(curve="curve: {keys: keys}\n"))
+    _keys(tmp_path / "keys", "a", "b")
+    stale = tmp_path / "stale"  # a's first start: an old b.key, not the one b holds
+    _keys(stale / "keys", "b")
+    for name in ("a.key", "a.key_secret"):
+        (stale / "keys" / name).write_bytes((tmp_path / "keys" / name).read_bytes())
+    (stale / "keys" / "a.key_secret").chmod(0o600)
+    for folder in (tmp_path, stale):
+        (folder / "g.yaml").write_text(text)
+    b = _start(tmp_path / "g.yaml", "b", subprocess_env, tmp_path / "b.log")
+    a = _start(stale / "g.yaml", "a", subprocess_env, tmp_path / "a_stale.log")
+    procs = [b, a]
+    try:
+        _wait_for_text(tmp_path / "b.log", "cannot meet host 'a'", procs)
+        a.send_signal(signal.SIGTERM)
+        assert a.wait(timeout=10) == 143
+        procs = [b, _start(tmp_path / "g.yaml", "a", subprocess_env, tmp_path / "a.log")]
+        assert [p.wait(timeout=90) for p in procs] == [0, 0], (tmp_path / "b.log").read_text()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert [r["id"] for r in read_records(tmp_path / "hosts.jsonl")] == [i for i in range(30) if i % 4]
+
+
 def _wait_for_text(log: Path, text: str, procs: list[subprocess.Popen[bytes]], seconds: float = 60) -> None:
     import time
 
