@@ -166,7 +166,9 @@ PACKAGED_ENTRIES: dict[str, ZooEntry] = {
             url="package://flowpose.zoo/models/flowpose_person.onnx",
             sha256=None,
             filename="flowpose_person.onnx",
-            description="flowpose people model, COCO-17, 96x128, ShuffleNetV2-1.5 heatmaps, synthetic-trained (packaged)",
+            description=(
+                "flowpose people model, COCO-17, 96x128, ShuffleNetV2-1.5 heatmaps, synthetic-trained (packaged)"
+            ),
         ),
         ZooEntry(
             name="flowpose-animal",

@@ -89,3 +89,10 @@ def test_a_model_that_differs_from_its_file_fails_the_check(exported: dict) -> N
 def test_export_of_a_missing_checkpoint_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert main(["export", str(tmp_path / "nope.pt"), "-o", str(tmp_path / "m.onnx")]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
+
+
+def test_an_unknown_export_option_is_refused_by_name(exported: dict, tmp_path: Path) -> None:
+    task = build_task(tiny_config(), Path("."))
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['halve'\] in the export options; known: \['bound'"):
+        task.export(exported["model"], tmp_path / "x.onnx", halve=True)
+    assert not (tmp_path / "x.onnx").exists()

@@ -26,6 +26,7 @@ from flowpose.trainer.detection.loss import detection_loss
 from flowpose.trainer.detection.model import ModelConfig, TinyYolox, anchor_points
 from flowpose.trainer.engine.config import check_keys
 from flowpose.trainer.engine.task import Task
+from flowpose.trainer.export.onnx_export import ExportOptions
 
 __all__ = ["DetectionTask", "build_detection_task"]
 
@@ -113,16 +114,13 @@ class DetectionTask(Task):
 
     def export(self, model: nn.Module, path: Path, **options: Any) -> dict[str, Any]:
         """ONNX in YOLOX's raw format with the card; options: ``card`` (name/description), ``opset``, ``bound``."""
-        card = dataclasses.replace(self.card, **options.pop("card", {}))
-        opset = int(options.pop("opset", self.export_settings.get("opset", 18)))
-        bound = float(options.pop("bound", self.export_settings.get("bound", MAX_ABS_DIFF)))
-        if options:
-            raise ValueError(f"unknown export option(s) {sorted(options)}; known: card, opset, bound")
+        opts = ExportOptions.resolve(options, self.export_settings, MAX_ABS_DIFF)
+        card = dataclasses.replace(self.card, **opts.card)
         # Compared on a real validation image: random noise would not exercise the trained weights.
         sample = SyntheticDetectionDataset(self.data, self.card, train=False)[0]["image"][None]
         if not isinstance(model, TinyYolox):
             raise TypeError(f"a detection task exports a TinyYolox, got {type(model).__name__}")
-        return export_detector(model, path, card, sample=sample, opset=opset, bound=bound)
+        return export_detector(model, path, card, sample=sample, opset=opts.opset, bound=opts.bound)
 
 
 def build_detection_task(config: dict[str, Any], base_dir: Path) -> DetectionTask:

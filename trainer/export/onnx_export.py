@@ -9,16 +9,26 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from flowpose.models import ModelCard, write_card
+from flowpose.trainer.engine.config import check_keys
 
-__all__ = ["ExportCheckError", "ExportReport", "check_onnx_against_torch", "export_onnx", "verify_export"]
+__all__ = [
+    "ExportCheckError",
+    "ExportOptions",
+    "ExportReport",
+    "check_onnx_against_torch",
+    "export_onnx",
+    "verify_export",
+]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +37,35 @@ INPUT_NAME = "input"
 
 class ExportCheckError(RuntimeError):
     """ONNX Runtime's outputs differ from PyTorch's by more than the bound."""
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What one export call may override over the config's ``export`` section.
+
+    Attributes:
+        card: Model card fields to replace (``name``, ``description``, ...).
+        opset: ONNX opset.
+        bound: Largest |ONNX Runtime - PyTorch| accepted.
+    """
+
+    card: dict[str, Any]
+    opset: int
+    bound: float
+
+    @classmethod
+    def resolve(cls, options: Mapping[str, Any], section: Mapping[str, Any], default_bound: float) -> ExportOptions:
+        """``options`` (from ``flowpose export`` or a caller) over ``section``, over the defaults.
+
+        Raises:
+            ValueError: An option other than ``card``, ``opset`` and ``bound``.
+        """
+        check_keys(options, ("card", "opset", "bound"), "the export options")
+        return cls(
+            card=dict(options.get("card") or {}),
+            opset=int(options.get("opset", section.get("opset", 18))),
+            bound=float(options.get("bound", section.get("bound", default_bound))),
+        )
 
 
 @dataclass(frozen=True)

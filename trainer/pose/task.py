@@ -21,7 +21,7 @@ from flowpose.models import ModelCard
 from flowpose.trainer.engine.config import check_keys
 from flowpose.trainer.engine.task import Task
 from flowpose.trainer.evaluation.evaluator import predict, score_predictions
-from flowpose.trainer.export.onnx_export import export_onnx
+from flowpose.trainer.export.onnx_export import ExportOptions, export_onnx
 from flowpose.trainer.models.losses import heatmap_ce_loss, heatmap_mse_loss, simcc_kl_loss, soft_argmax_l1_loss
 from flowpose.trainer.models.pose_model import ModelSettings, build_pose_model
 from flowpose.trainer.pipeline.settings import TopdownSettings
@@ -146,14 +146,9 @@ class PoseTask(Task):
         return ("heatmaps",) if isinstance(self.codec, GaussianHeatmap) else ("simcc_x", "simcc_y")
 
     def export(self, model: nn.Module, path: Path, **options: Any) -> dict[str, Any]:
-        ex = self.config.get("export") or {}
+        opts = ExportOptions.resolve(options, self.config.get("export") or {}, 1e-3)
         report = export_onnx(
-            model,
-            path,
-            self.card(**options.pop("card", {})),
-            self.build_output_names(),
-            opset=int(options.pop("opset", ex.get("opset", 18))),
-            bound=float(options.pop("bound", ex.get("bound", 1e-3))),
+            model, path, self.card(**opts.card), self.build_output_names(), opset=opts.opset, bound=opts.bound
         )
         return {"path": str(report.path), "max_abs_diff": report.max_abs_diff, "size_bytes": report.size_bytes}
 
