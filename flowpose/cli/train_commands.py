@@ -43,6 +43,9 @@ def add_parsers(subparsers: Any) -> None:
     ex.add_argument("--description", help="description in the card")
     ex.add_argument("--bound", type=float, help="max accepted |onnxruntime - pytorch| (default 1e-3)")
     ex.add_argument("--opset", type=int, help="ONNX opset (default 18)")
+    ex.add_argument(
+        "--weights", choices=("float32", "float16"), help="store weights as float16 (half the file, same speed)"
+    )
 
 
 def _missing_extra() -> list[str]:
@@ -76,6 +79,8 @@ def dispatch(args: argparse.Namespace) -> int:
             options["bound"] = args.bound
         if args.opset is not None:
             options["opset"] = args.opset
+        if args.weights is not None:
+            options["weights"] = args.weights
         return commands.export_command(args.checkpoint, args.output, options)
     except (FileNotFoundError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)

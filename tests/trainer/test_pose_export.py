@@ -96,3 +96,19 @@ def test_an_unknown_export_option_is_refused_by_name(exported: dict, tmp_path: P
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['halve'\] in the export options; known: \['bound'"):
         task.export(exported["model"], tmp_path / "x.onnx", halve=True)
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_float16_weights_halve_the_file_and_keep_the_outputs(exported: dict, tmp_path: Path) -> None:
+    out = tmp_path / "half.onnx"
+    capture = io.StringIO()
+    with contextlib.redirect_stdout(capture):
+        code = main(["export", str(exported["ckpt"]), "-o", str(out), "--name", "tiny", "--weights", "float16"])
+    assert code == 0 and "(float16 weights; with float32 weights" in capture.getvalue()
+    assert out.stat().st_size < 0.7 * exported["onnx"].stat().st_size  # the graph itself stays the same size
+    card = read_card(out)
+    assert card is not None and card.name == "tiny" and card.codec == read_card(exported["onnx"]).codec
+    x = np.random.default_rng(3).normal(size=(2, 3, 64, 64)).astype(np.float32)
+    full, half = (ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]) for p in (exported["onnx"], out))
+    for a, b in zip(full.run(None, {"input": x}), half.run(None, {"input": x}), strict=True):
+        assert a.dtype == b.dtype == np.float32
+        assert 0 < np.abs(a - b).max() <= 1e-2 * np.abs(a).max()

@@ -16,6 +16,8 @@ import torch
 from flowpose.models.card import ModelCard
 from flowpose.models.metadata import write_card
 from flowpose.trainer.detection.model import ExportModel, TinyYolox
+from flowpose.trainer.export.onnx_export import FLOAT16_RELATIVE
+from flowpose.trainer.export.weights import store_float16_weights
 
 __all__ = ["MAX_ABS_DIFF", "detection_card", "export_detector"]
 
@@ -74,6 +76,7 @@ def export_detector(
     sample: torch.Tensor | None = None,
     opset: int = 18,
     bound: float = MAX_ABS_DIFF,
+    weights: str = "float32",
 ) -> dict[str, Any]:
     """Write ``model`` to ``path`` (ONNX, one file, card embedded) and check it with ONNX Runtime.
 
@@ -84,6 +87,8 @@ def export_detector(
         sample: A (1, 3, H, W) input to compare on; None: a random image.
         opset: ONNX opset.
         bound: Largest accepted |ONNX Runtime - PyTorch|.
+        weights: ``float32``, or ``float16`` (half the file; checked again against ``bound`` plus
+            ``FLOAT16_RELATIVE`` of the output's scale).
 
     Returns:
         ``path``, ``max_abs_diff`` (ORT vs torch), ``size_bytes``, ``params``, ``output_shape``.
@@ -118,19 +123,30 @@ def export_detector(
         write_card(tmp, card, path)
     finally:
         tmp.unlink(missing_ok=True)
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run([OUTPUT_NAME], {INPUT_NAME: sample.numpy()})[0]
-    diff = float(np.abs(got - expected).max())
-    log.info("exported %s: ONNX Runtime vs PyTorch max abs diff %.3g", path, diff)
-    if got.shape != expected.shape or not diff <= bound:
-        raise RuntimeError(
-            f"{path}: ONNX Runtime output {got.shape} differs from PyTorch {expected.shape} by {diff:.3g} "
-            f"(bound {bound:g})"
-        )
+
+    def check(allowed: float) -> float:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        got = session.run([OUTPUT_NAME], {INPUT_NAME: sample.numpy()})[0]
+        diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
+        if not diff <= allowed:
+            path.unlink(missing_ok=True)  # never leave a model behind that failed its check
+            raise RuntimeError(
+                f"{path}: ONNX Runtime output {got.shape} differs from PyTorch {expected.shape} by {diff:.3g} "
+                f"(bound {allowed:.3g})"
+            )
+        return diff
+
+    diff = float32_diff = check(bound)
+    if weights == "float16":
+        store_float16_weights(path)
+        diff = check(bound + FLOAT16_RELATIVE * float(np.abs(expected).max()))
+    log.info("exported %s (%s weights): ONNX Runtime vs PyTorch max abs diff %.3g", path, weights, diff)
     return {
         "path": str(path),
         "max_abs_diff": diff,
+        "float32_max_abs_diff": float32_diff,
+        "weights": weights,
         "size_bytes": path.stat().st_size,
         "params": sum(p.numel() for p in model.parameters()),
-        "output_shape": list(got.shape),
+        "output_shape": list(expected.shape),
     }

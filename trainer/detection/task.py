@@ -31,7 +31,7 @@ from flowpose.trainer.export.onnx_export import ExportOptions
 __all__ = ["DetectionTask", "build_detection_task"]
 
 _EVAL_KEYS = {"score_threshold": 0.001, "nms_iou": 0.65, "max_detections": 100}
-_EXPORT_KEYS = {"name", "description", "opset", "bound"}
+_EXPORT_KEYS = {"name", "description", "opset", "bound", "weights"}
 
 
 def _section(config: dict[str, Any], name: str, known: set[str] | dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +120,9 @@ class DetectionTask(Task):
         sample = SyntheticDetectionDataset(self.data, self.card, train=False)[0]["image"][None]
         if not isinstance(model, TinyYolox):
             raise TypeError(f"a detection task exports a TinyYolox, got {type(model).__name__}")
-        return export_detector(model, path, card, sample=sample, opset=opts.opset, bound=opts.bound)
+        return export_detector(
+            model, path, card, sample=sample, opset=opts.opset, bound=opts.bound, weights=opts.weights
+        )
 
 
 def build_detection_task(config: dict[str, Any], base_dir: Path) -> DetectionTask:

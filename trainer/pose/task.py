@@ -125,7 +125,7 @@ class PoseTask(Task):
 
     def card(self, **overrides: Any) -> ModelCard:
         """The model card of this task's models (``export:`` fields and ``overrides`` on top)."""
-        ex = {k: v for k, v in (self.config.get("export") or {}).items() if k not in ("opset", "bound")}
+        ex = {k: v for k, v in (self.config.get("export") or {}).items() if k not in ("opset", "bound", "weights")}
         ex.update(overrides)
         return ModelCard(
             task="pose",
@@ -147,10 +147,17 @@ class PoseTask(Task):
 
     def export(self, model: nn.Module, path: Path, **options: Any) -> dict[str, Any]:
         opts = ExportOptions.resolve(options, self.config.get("export") or {}, 1e-3)
+        card = self.card(**opts.card)
         report = export_onnx(
-            model, path, self.card(**opts.card), self.build_output_names(), opset=opts.opset, bound=opts.bound
+            model, path, card, self.build_output_names(), opset=opts.opset, bound=opts.bound, weights=opts.weights
         )
-        return {"path": str(report.path), "max_abs_diff": report.max_abs_diff, "size_bytes": report.size_bytes}
+        return {
+            "path": str(report.path),
+            "max_abs_diff": report.max_abs_diff,
+            "size_bytes": report.size_bytes,
+            "weights": report.weights,
+            "float32_max_abs_diff": report.float32_max_abs_diff,
+        }
 
 
 def _default_labels(data: dict[str, Any]) -> tuple[str, ...]:
