@@ -62,6 +62,7 @@ class Rendezvous:
         self._dealers: dict[str, zmq.Socket] = {}
         self._monitors: dict[zmq.Socket, str] = {}
         self._redial_at: dict[str, float] = {}
+        self._dialled = 0
         self.endpoints = {peer: rendezvous_endpoints(hosts[peer])[1] for peer in peers}
         self._ok: set[str] = set()
         self.mismatch: str | None = None  # a peer running another graph
@@ -112,7 +113,11 @@ class Rendezvous:
         sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         if self._curve is not None:
             self._curve.client(sock, peer)
-            self._monitors[sock.get_monitor_socket(HANDSHAKE_FAILED)] = peer
+            # A name of our own: pyzmq's default names the endpoint after the socket's fd, which a
+            # redialled socket may reuse before the old monitor endpoint is gone.
+            self._dialled += 1
+            address = f"inproc://flowpose.rendezvous.{id(self)}.{self._dialled}"
+            self._monitors[sock.get_monitor_socket(HANDSHAKE_FAILED, addr=address)] = peer
         sock.connect(self.endpoints[peer])
         self._dealers[peer] = sock
         with contextlib.suppress(zmq.Again):  # refused already: the monitor says why; _failed redials
