@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -22,10 +24,22 @@ def test_config_builds(path: Path) -> None:
     assert settings.epochs >= 1 and task.best_metric
 
 
-def test_stage_two_configs_start_from_stage_one() -> None:
-    for kind in ("person", "animal"):
-        stage1 = load_config(CONFIGS[0].parent / f"{kind}_synthetic.yaml")
-        stage2 = load_config(CONFIGS[0].parent / f"{kind}_scenes.yaml")
-        assert stage2["model"] == stage1["model"]  # init_from needs the same model
-        assert stage2["train"]["init_from"] == f"../../runs/{kind}/best.pt"  # stage 1's documented -o
-        assert f"-o runs/{kind}\n" in (CONFIGS[0].parent / f"{kind}_synthetic.yaml").read_text()
+def test_each_stage_starts_from_the_documented_output_of_the_one_before() -> None:
+    folder = CONFIGS[0].parent
+    # (config, the run folder its header says to write, the checkpoint the next stage starts from)
+    chains = {
+        "person": [("person_synthetic", "runs/person", "best.pt"), ("person_scenes", "runs/person_scenes", None)],
+        "animal": [
+            ("animal_synthetic", "runs/animal", "last.pt"),
+            ("animal_synthetic_more", "runs/animal_more", "best.pt"),
+            ("animal_scenes", "runs/animal_scenes", None),
+        ],
+    }
+    for chain in chains.values():
+        first = load_config(folder / f"{chain[0][0]}.yaml")
+        for (name, out, handoff), (next_name, _, _) in itertools.pairwise(chain):
+            header = (folder / f"{name}.yaml").read_text()
+            assert re.search(rf"flowpose train trainer/configs/{name}.yaml -o {out}\s", header), name
+            following = load_config(folder / f"{next_name}.yaml")
+            assert following["model"] == first["model"]  # init_from needs the same model
+            assert following["train"]["init_from"] == f"../../{out}/{handoff}"
