@@ -97,8 +97,8 @@ def export_command(checkpoint: str, output: str, options: dict[str, Any]) -> int
     report = task.export(model.eval(), Path(output), **options)
     print(f"wrote {report['path']} ({report['size_bytes'] / 1e6:.2f} MB)")
     line = f"max |onnxruntime - pytorch| = {report['max_abs_diff']:.3g}"
-    if report.get("weights") == "float16":
-        line += f" (float16 weights; with float32 weights {report['float32_max_abs_diff']:.3g})"
+    if report.get("weights", "float32") != "float32":
+        line += f" ({report['weights']} weights; with float32 weights {report['float32_max_abs_diff']:.3g})"
     print(line)
     return 0
 

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-__all__ = ["PROVIDERS", "available_cores", "create_session", "provider_list"]
+__all__ = ["PROVIDERS", "WEIGHTS_KEY", "available_cores", "create_session", "provider_list"]
 
 logger = logging.getLogger(__name__)
+
+# Model metadata key: how flowpose stored the weights ("float16", "int8"); see trainer/export/weights.py.
+WEIGHTS_KEY = "flowpose.weights"
 
 # Short names used in graph files -> onnxruntime execution providers.
 PROVIDERS: dict[str, str] = {
@@ -70,6 +73,8 @@ def create_session(
 
     Threads are set explicitly and never spin: ONNX Runtime's defaults (one busy-waiting
     thread per core, per session) make several sessions in one graph fight for the cores.
+    A file whose weights flowpose stored as int8 is opened a second time with QDQ handling
+    off (see ``trainer/export/weights.py``).
 
     Args:
         path: The ONNX file.
@@ -106,6 +111,12 @@ def create_session(
         opts.optimized_model_filepath = str(optimized_model_path)
     wanted = provider_list(providers)
     session = ort.InferenceSession(str(path), opts, providers=wanted)
+    if session.get_modelmeta().custom_metadata_map.get(WEIGHTS_KEY) == "int8":
+        # Weights stored as int8 + DequantizeLinear (flowpose export --weights int8): without
+        # this, DequantizeLinear -> Conv is run as a quantised pattern, about 2x slower here;
+        # with it the dequantisation is folded at load and the model computes in float32.
+        opts.add_session_config_entry("session.disable_quant_qdq", "1")
+        session = ort.InferenceSession(str(path), opts, providers=wanted)
     used = session.get_providers()
     if wanted[0] not in used:
         # onnxruntime drops a provider whose libraries (CUDA, cuDNN, TensorRT) fail to load.

@@ -12,7 +12,7 @@ onnx = pytest.importorskip("onnx")
 import onnxruntime as ort  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from flowpose.trainer.export.weights import store_float16_weights  # noqa: E402
+from flowpose.trainer.export.weights import store_float16_weights, store_weights  # noqa: E402
 
 
 def _conv_model(path: Path, weight: np.ndarray, bias: np.ndarray) -> None:
@@ -63,3 +63,38 @@ def test_weights_are_stored_as_float16_and_computed_in_float32(tmp_path: Path) -
     assert np.abs(got - expected).max() <= 2e-3 * np.abs(expected).max()
     assert not np.array_equal(got, expected)  # the weights really changed precision
     np.testing.assert_array_equal(got_z, expected_z)  # the float32 offset is untouched
+
+
+def test_int8_conv_weights_have_one_scale_per_output_channel(tmp_path: Path) -> None:
+    from flowpose.models.session import WEIGHTS_KEY, create_session
+
+    rng = np.random.default_rng(1)
+    # Channels of very different magnitude: one scale per channel keeps the small ones precise.
+    weight = (rng.normal(0, 1, (64, 32, 3, 3)) * np.geomspace(1e-3, 1.0, 64)[:, None, None, None]).astype(np.float32)
+    bias = rng.normal(0, 0.1, 64).astype(np.float32)
+    path = tmp_path / "m.onnx"
+    _conv_model(path, weight, bias)
+    x = rng.normal(size=(1, 32, 16, 16)).astype(np.float32)
+    expected = _run(path, x)[0]
+
+    report = store_weights(path, "int8")
+
+    model = onnx.load(str(path))
+    dtypes = {i.name: i.data_type for i in model.graph.initializer}
+    assert dtypes == {
+        "w.int8": TensorProto.INT8,
+        "w.scale": TensorProto.FLOAT,
+        "b.float16": TensorProto.FLOAT16,  # not a Conv weight: float16
+        "offset": TensorProto.FLOAT,
+    }
+    assert [n.op_type for n in model.graph.node] == ["DequantizeLinear", "Cast", "Conv", "Add"]
+    assert {p.key: p.value for p in model.metadata_props}[WEIGHTS_KEY] == "int8"
+    assert report.bytes_after < 0.35 * report.bytes_before
+    scale = numpy_helper.to_array(next(i for i in model.graph.initializer if i.name == "w.scale"))
+    np.testing.assert_allclose(scale, np.abs(weight.reshape(64, -1)).max(1) / 127, rtol=1e-6)
+    got = create_session(path).run(None, {"x": x})[0]  # opened with QDQ handling off
+    for c in (0, 63):  # the smallest and the largest channel, each within its own int8 step
+        err = np.abs(got[0, c] - expected[0, c]).max()
+        assert err <= 0.02 * np.abs(expected[0, c] - bias[c]).max() + 1e-3
+    with pytest.raises(ValueError, match="float16 or int8, not 'int4'"):
+        store_weights(path, "int4")

@@ -16,8 +16,8 @@ import torch
 from flowpose.models.card import ModelCard
 from flowpose.models.metadata import write_card
 from flowpose.trainer.detection.model import ExportModel, TinyYolox
-from flowpose.trainer.export.onnx_export import FLOAT16_RELATIVE
-from flowpose.trainer.export.weights import store_float16_weights
+from flowpose.trainer.export.onnx_export import RELATIVE_BOUND
+from flowpose.trainer.export.weights import store_weights
 
 __all__ = ["MAX_ABS_DIFF", "detection_card", "export_detector"]
 
@@ -88,7 +88,7 @@ def export_detector(
         opset: ONNX opset.
         bound: Largest accepted |ONNX Runtime - PyTorch|.
         weights: ``float32``, or ``float16`` (half the file; checked again against ``bound`` plus
-            ``FLOAT16_RELATIVE`` of the output's scale).
+            ``RELATIVE_BOUND[weights]`` of the output's scale); ``int8`` for about a quarter.
 
     Returns:
         ``path``, ``max_abs_diff`` (ORT vs torch), ``size_bytes``, ``params``, ``output_shape``.
@@ -137,9 +137,9 @@ def export_detector(
         return diff
 
     diff = float32_diff = check(bound)
-    if weights == "float16":
-        store_float16_weights(path)
-        diff = check(bound + FLOAT16_RELATIVE * float(np.abs(expected).max()))
+    if weights != "float32":
+        store_weights(path, weights)
+        diff = check(bound + RELATIVE_BOUND[weights] * float(np.abs(expected).max()))
     log.info("exported %s (%s weights): ONNX Runtime vs PyTorch max abs diff %.3g", path, weights, diff)
     return {
         "path": str(path),

@@ -20,7 +20,7 @@ from torch import nn
 
 from flowpose.models import ModelCard, write_card
 from flowpose.trainer.engine.config import check_keys
-from flowpose.trainer.export.weights import WEIGHT_DTYPES, store_float16_weights
+from flowpose.trainer.export.weights import WEIGHT_DTYPES, store_weights
 
 __all__ = [
     "ExportCheckError",
@@ -34,9 +34,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 INPUT_NAME = "input"
-# With float16 weights the check allows this share of the outputs' largest magnitude on top
-# of the bound: 11-bit weights move outputs by about 1e-3 of their scale.
-FLOAT16_RELATIVE = 1e-2
+# With float16 / int8 weights the check allows this share of the outputs' largest magnitude on
+# top of the bound: 11-bit weights move outputs by about 1e-3 of their scale, 8-bit ones
+# (per channel) by about 1e-2.
+RELATIVE_BOUND = {"float32": 0.0, "float16": 1e-2, "int8": 5e-2}
 
 
 class ExportCheckError(RuntimeError):
@@ -51,8 +52,8 @@ class ExportOptions:
         card: Model card fields to replace (``name``, ``description``, ...).
         opset: ONNX opset.
         bound: Largest |ONNX Runtime - PyTorch| accepted.
-        weights: How the file stores the weights: ``float32``, or ``float16`` (half the size,
-            computed in float32; :mod:`flowpose.trainer.export.weights`).
+        weights: How the file stores the weights: ``float32``, ``float16`` (half the size) or
+            ``int8`` (about a quarter), all computed in float32 (:mod:`flowpose.trainer.export.weights`).
     """
 
     card: dict[str, Any]
@@ -66,7 +67,7 @@ class ExportOptions:
 
         Raises:
             ValueError: An option other than ``card``, ``opset``, ``bound`` and ``weights``, or
-                ``weights`` other than float32/float16.
+                ``weights`` other than float32/float16/int8.
         """
         check_keys(options, ("card", "opset", "bound", "weights"), "the export options")
         weights = str(options.get("weights", section.get("weights", "float32")))
@@ -89,8 +90,8 @@ class ExportReport:
         max_abs_diff: Largest |ONNX Runtime - PyTorch| over all outputs and checked batch sizes.
         batch_sizes: The batch sizes checked.
         size_bytes: File size.
-        weights: ``float32`` or ``float16``.
-        float32_max_abs_diff: The difference before the weights went to float16 (the same as
+        weights: ``float32``, ``float16`` or ``int8``.
+        float32_max_abs_diff: The difference before the weights were converted (the same as
             ``max_abs_diff`` for float32 files).
     """
 
@@ -123,9 +124,9 @@ def export_onnx(
         opset: ONNX opset (18: what torch's exporter emits natively; ONNX Runtime >= 1.14 runs it).
         bound: Largest accepted |ORT - PyTorch| difference.
         batch_sizes: Batch sizes run through both to check (several: the batch axis is dynamic).
-        weights: ``float32``, or ``float16`` to store the weights at half the size; the file is
-            then checked a second time, against ``bound`` plus :data:`FLOAT16_RELATIVE` of the
-            outputs' scale.
+        weights: ``float32``, or ``float16`` / ``int8`` to store the weights at half / about a
+            quarter of the size; the file is then checked a second time, against ``bound`` plus
+            :data:`RELATIVE_BOUND` of the outputs' scale.
 
     Raises:
         ExportCheckError: When the outputs differ by more than ``bound`` (the file is removed).
@@ -152,9 +153,9 @@ def export_onnx(
     write_card(path, card)
     try:
         diff = float32_diff = verify_export(model, path, (w, h), bound, batch_sizes)
-        if weights == "float16":
-            store_float16_weights(path)
-            diff = verify_export(model, path, (w, h), bound, batch_sizes, relative=FLOAT16_RELATIVE)
+        if weights != "float32":
+            store_weights(path, weights)
+            diff = verify_export(model, path, (w, h), bound, batch_sizes, relative=RELATIVE_BOUND[weights])
     except ExportCheckError:
         path.unlink(missing_ok=True)  # never leave a model behind that failed its check
         raise
