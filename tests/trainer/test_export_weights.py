@@ -12,7 +12,7 @@ onnx = pytest.importorskip("onnx")
 import onnxruntime as ort  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from flowpose.trainer.export.weights import store_float16_weights, store_weights  # noqa: E402
+from flowpose.trainer.export.weights import store_weights  # noqa: E402
 
 
 def _conv_model(path: Path, weight: np.ndarray, bias: np.ndarray) -> None:
@@ -49,7 +49,7 @@ def test_weights_are_stored_as_float16_and_computed_in_float32(tmp_path: Path) -
     x = rng.normal(size=(1, 32, 16, 16)).astype(np.float32)
     before = _run(path, x)
 
-    report = store_float16_weights(path)
+    report = store_weights(path, "float16")
 
     assert (report.converted, report.kept) == (2, 1)  # the 1e6 offset stays float32
     assert report.bytes_after < 0.55 * report.bytes_before

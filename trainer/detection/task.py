@@ -26,12 +26,12 @@ from flowpose.trainer.detection.loss import detection_loss
 from flowpose.trainer.detection.model import ModelConfig, TinyYolox, anchor_points
 from flowpose.trainer.engine.config import check_keys
 from flowpose.trainer.engine.task import Task
-from flowpose.trainer.export.onnx_export import ExportOptions
+from flowpose.trainer.export.onnx_export import FILE_OPTIONS, ExportOptions
 
 __all__ = ["DetectionTask", "build_detection_task"]
 
 _EVAL_KEYS = {"score_threshold": 0.001, "nms_iou": 0.65, "max_detections": 100}
-_EXPORT_KEYS = {"name", "description", "opset", "bound", "weights"}
+_EXPORT_KEYS = {"name", "description", *FILE_OPTIONS}
 
 
 def _section(config: dict[str, Any], name: str, known: set[str] | dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +113,10 @@ class DetectionTask(Task):
         return coco_metrics(gts, dets, self.data.classes)
 
     def export(self, model: nn.Module, path: Path, **options: Any) -> dict[str, Any]:
-        """ONNX in YOLOX's raw format with the card; options: ``card`` (name/description), ``opset``, ``bound``."""
+        """ONNX in YOLOX's raw format with the card.
+
+        Options: ``card`` (name/description), ``opset``, ``bound``, ``weights``.
+        """
         opts = ExportOptions.resolve(options, self.export_settings, MAX_ABS_DIFF)
         card = dataclasses.replace(self.card, **opts.card)
         # Compared on a real validation image: random noise would not exercise the trained weights.

@@ -38,6 +38,8 @@ INPUT_NAME = "input"
 # top of the bound: 11-bit weights move outputs by about 1e-3 of their scale, 8-bit ones
 # (per channel) by about 1e-2.
 RELATIVE_BOUND = {"float32": 0.0, "float16": 1e-2, "int8": 5e-2}
+# Export settings that shape the file, not its card (every other ``export:`` key is a card field).
+FILE_OPTIONS = ("opset", "bound", "weights")
 
 
 class ExportCheckError(RuntimeError):
@@ -69,7 +71,7 @@ class ExportOptions:
             ValueError: An option other than ``card``, ``opset``, ``bound`` and ``weights``, or
                 ``weights`` other than float32/float16/int8.
         """
-        check_keys(options, ("card", "opset", "bound", "weights"), "the export options")
+        check_keys(options, ("card", *FILE_OPTIONS), "the export options")
         weights = str(options.get("weights", section.get("weights", "float32")))
         if weights not in WEIGHT_DTYPES:
             raise ValueError(f"export weights must be one of {list(WEIGHT_DTYPES)}, got {weights!r}")

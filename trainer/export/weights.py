@@ -34,7 +34,7 @@ FLOAT16_MAX = 65504.0
 
 @dataclass(frozen=True)
 class WeightsReport:
-    """What :func:`store_float16_weights` changed.
+    """What :func:`store_weights` changed.
 
     Attributes:
         converted: Initializers now stored as float16 or int8.
@@ -47,11 +47,6 @@ class WeightsReport:
     kept: int
     bytes_before: int
     bytes_after: int
-
-
-def store_float16_weights(path: str | Path) -> WeightsReport:
-    """Rewrite the ONNX file at ``path`` with float16 weights and casts (see module docs)."""
-    return store_weights(path, "float16")
 
 
 def store_weights(path: str | Path, dtype: str) -> WeightsReport:
@@ -75,7 +70,8 @@ def store_weights(path: str | Path, dtype: str) -> WeightsReport:
     graph = model.graph
     inputs = {i.name for i in graph.input}  # an initializer that is also an input may be fed: keep it
     conv_weights = {n.input[1] for n in graph.node if n.op_type == "Conv"} if dtype == "int8" else set()
-    initializers, casts, kept = [], [], 0
+    # Nodes turning each stored tensor back into the float32 one the graph reads (by its name).
+    initializers, restore, kept = [], [], 0
     for init in graph.initializer:
         if init.data_type != TensorProto.FLOAT or init.name in inputs:
             initializers.append(init)
@@ -87,22 +83,23 @@ def store_weights(path: str | Path, dtype: str) -> WeightsReport:
             continue
         if init.name in conv_weights and values.ndim >= 2:
             initializers += _int8_per_channel(values, init.name)
-            casts.append(
+            restore.append(
                 helper.make_node("DequantizeLinear", [f"{init.name}.int8", f"{init.name}.scale"], [init.name], axis=0)
             )
             continue
         half = numpy_helper.from_array(values.astype(np.float16), f"{init.name}.float16")
         initializers.append(half)
-        casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT, name=f"{init.name}.cast"))
+        cast = helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT, name=f"{init.name}.cast")
+        restore.append(cast)
     del graph.initializer[:]
     graph.initializer.extend(initializers)
     nodes = list(graph.node)
     del graph.node[:]
-    graph.node.extend(casts + nodes)  # casts first: the graph stays topologically sorted
+    graph.node.extend(restore + nodes)  # first: the graph stays topologically sorted
     onnx.helper.set_model_props(model, {**{p.key: p.value for p in model.metadata_props}, WEIGHTS_KEY: dtype})
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
-    report = WeightsReport(len(casts), kept, before, path.stat().st_size)
+    report = WeightsReport(len(restore), kept, before, path.stat().st_size)
     log.info(
         "%s: %d weight tensors stored as %s (%d kept float32), %.2f -> %.2f MB",
         path.name,

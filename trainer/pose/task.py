@@ -21,7 +21,7 @@ from flowpose.models import ModelCard
 from flowpose.trainer.engine.config import check_keys
 from flowpose.trainer.engine.task import Task
 from flowpose.trainer.evaluation.evaluator import predict, score_predictions
-from flowpose.trainer.export.onnx_export import ExportOptions, export_onnx
+from flowpose.trainer.export.onnx_export import FILE_OPTIONS, ExportOptions, export_onnx
 from flowpose.trainer.models.losses import heatmap_ce_loss, heatmap_mse_loss, simcc_kl_loss, soft_argmax_l1_loss
 from flowpose.trainer.models.pose_model import ModelSettings, build_pose_model
 from flowpose.trainer.pipeline.settings import TopdownSettings
@@ -125,7 +125,7 @@ class PoseTask(Task):
 
     def card(self, **overrides: Any) -> ModelCard:
         """The model card of this task's models (``export:`` fields and ``overrides`` on top)."""
-        ex = {k: v for k, v in (self.config.get("export") or {}).items() if k not in ("opset", "bound", "weights")}
+        ex = {k: v for k, v in (self.config.get("export") or {}).items() if k not in FILE_OPTIONS}
         ex.update(overrides)
         return ModelCard(
             task="pose",
