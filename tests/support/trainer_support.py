@@ -47,3 +47,15 @@ def write_config(path: Path, config: dict[str, Any]) -> Path:
 
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
+
+
+def assert_no_build_traces(onnx_path: Path) -> None:
+    """The exported file carries no per-node debugging metadata, nor this checkout's path."""
+    import onnx
+
+    import flowpose
+
+    checkout = str(Path(flowpose.__file__).resolve().parents[1]).encode()
+    assert checkout not in Path(onnx_path).read_bytes(), f"{onnx_path} names {checkout!r}"
+    model = onnx.load(str(onnx_path))
+    assert not [n.name for n in model.graph.node if len(n.metadata_props) or n.doc_string]

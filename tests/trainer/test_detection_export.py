@@ -22,6 +22,7 @@ from flowpose.trainer.detection.loss import decode_boxes  # noqa: E402
 from flowpose.trainer.detection.model import ExportModel  # noqa: E402
 from flowpose.trainer.detection.task import build_detection_task  # noqa: E402
 from flowpose.trainer.engine import Checkpoint, save_checkpoint  # noqa: E402
+from trainer_support import assert_no_build_traces  # noqa: E402
 
 CONFIG = {
     "task": "detection",
@@ -57,6 +58,7 @@ def test_export_writes_yolox_raw_format_with_card(exported) -> None:
     assert card.classes == ("person", "dog", "cat") and card.input_size == (160, 128)
     assert card.preprocess == "letterbox" and card.pad_align == "top_left" and card.color_order == "bgr"
     assert card.name == "tiny-test-detector"
+    assert_no_build_traces(path)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (inp,), (out,) = session.get_inputs(), session.get_outputs()
     assert (inp.name, inp.shape) == ("images", [1, 3, 128, 160])

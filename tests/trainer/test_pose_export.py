@@ -20,7 +20,7 @@ from flowpose.codecs import build_codec  # noqa: E402
 from flowpose.models import read_card  # noqa: E402
 from flowpose.trainer.engine import Checkpoint, build_task, save_checkpoint  # noqa: E402
 from flowpose.trainer.export.onnx_export import ExportCheckError, verify_export  # noqa: E402
-from trainer_support import tiny_config  # noqa: E402
+from trainer_support import assert_no_build_traces, tiny_config  # noqa: E402
 
 
 def _checkpoint(path: Path, **sections) -> tuple[Path, torch.nn.Module]:
@@ -59,6 +59,7 @@ def test_export_round_trip(exported: dict) -> None:
     assert card.output_names == names
     decoder = build_codec(card.codec)
     assert decoder.type_name == codec
+    assert_no_build_traces(out)  # the exporter's stack traces (with local paths) are dropped
 
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     assert session.get_inputs()[0].shape[0] == "batch"  # dynamic: the node batches all crops of a frame

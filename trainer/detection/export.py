@@ -17,6 +17,7 @@ from flowpose.models.card import ModelCard
 from flowpose.models.metadata import write_card
 from flowpose.trainer.detection.model import ExportModel, TinyYolox
 from flowpose.trainer.export.onnx_export import RELATIVE_BOUND
+from flowpose.trainer.export.tidy import strip_node_metadata
 from flowpose.trainer.export.weights import store_weights
 
 __all__ = ["MAX_ABS_DIFF", "detection_card", "export_detector"]
@@ -120,6 +121,7 @@ def export_detector(
             external_data=False,  # one self-contained file, as the zoo and the node expect
         )
     try:
+        strip_node_metadata(tmp)
         write_card(tmp, card, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ from torch import nn
 
 from flowpose.models import ModelCard, write_card
 from flowpose.trainer.engine.config import check_keys
+from flowpose.trainer.export.tidy import strip_node_metadata
 from flowpose.trainer.export.weights import WEIGHT_DTYPES, store_weights
 
 __all__ = [
@@ -152,6 +153,7 @@ def export_onnx(
             external_data=False,  # one self-contained file: the zoo and the nodes expect that
             dynamic_shapes=({0: batch},),
         )
+    strip_node_metadata(path)  # the exporter's stack traces name this machine's paths (tidy.py)
     write_card(path, card)
     try:
         diff = float32_diff = verify_export(model, path, (w, h), bound, batch_sizes)
