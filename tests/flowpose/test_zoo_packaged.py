@@ -41,7 +41,7 @@ def test_default_models_are_packaged_and_listed() -> None:
     for name in PACKAGED_ENTRIES:
         path = resolve_model(f"zoo:{name}")
         assert path.parent == ROOT / "flowpose" / "zoo" / "models" and path.suffix == ".onnx"
-        assert path.stat().st_size < 6_500_000  # small enough to ship (ShuffleNetV2-1.5, float16 weights: 5.9 MB)
+        assert path.stat().st_size < 6_500_000  # small enough to ship (ShuffleNetV2-1.5, float16 weights: 5.6 MB)
 
 
 def test_default_models_open_as_pose_models() -> None:

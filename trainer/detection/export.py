@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +14,7 @@ from flowpose.models.card import ModelCard
 from flowpose.models.metadata import write_card
 from flowpose.trainer.detection.model import ExportModel, TinyYolox
 from flowpose.trainer.export.onnx_export import RELATIVE_BOUND
-from flowpose.trainer.export.tidy import strip_node_metadata
+from flowpose.trainer.export.tidy import quiet_exporter, strip_node_metadata
 from flowpose.trainer.export.weights import store_weights
 
 __all__ = ["MAX_ABS_DIFF", "detection_card", "export_detector"]
@@ -27,20 +24,6 @@ log = logging.getLogger(__name__)
 # Raw box offsets are O(1-5) and scores in [0, 1]: float32 reorderings stay far below this.
 MAX_ABS_DIFF = 1e-3
 INPUT_NAME, OUTPUT_NAME = "images", "output"
-
-
-@contextlib.contextmanager
-def _quiet(*names: str) -> Iterator[None]:
-    """Raise the given loggers to WARNING for the duration of the block."""
-    loggers = [logging.getLogger(n) for n in names]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
 
 
 def detection_card(
@@ -108,8 +91,7 @@ def export_detector(
     with torch.no_grad():
         expected = wrapper(sample).numpy()
     tmp = path.with_name(f".{path.name}.export")
-    # The exporter narrates every step on stdout and its optimizer logs each pass at INFO.
-    with contextlib.redirect_stdout(io.StringIO()), _quiet("onnxscript", "onnx_ir"):
+    with quiet_exporter():
         torch.onnx.export(
             wrapper,
             (sample,),

@@ -6,8 +6,6 @@ and the card the node reads to preprocess (size, mean/std, colour order) and dec
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +18,7 @@ from torch import nn
 
 from flowpose.models import ModelCard, write_card
 from flowpose.trainer.engine.config import check_keys
-from flowpose.trainer.export.tidy import strip_node_metadata
+from flowpose.trainer.export.tidy import quiet_exporter, strip_node_metadata
 from flowpose.trainer.export.weights import WEIGHT_DTYPES, store_weights
 
 __all__ = [
@@ -140,8 +138,7 @@ def export_onnx(
     w, h = card.input_size
     example = torch.randn(1, 3, h, w)
     batch = torch.export.Dim("batch", min=1, max=4096)
-    # The exporter narrates each step on stdout; the CLI prints its own summary instead.
-    with contextlib.redirect_stdout(io.StringIO()):
+    with quiet_exporter():
         torch.onnx.export(
             model,
             (example,),

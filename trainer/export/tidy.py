@@ -1,4 +1,4 @@
-"""Drop what torch's exporter records for debugging from an exported ONNX file.
+"""Keep torch's exporter tidy: quiet while it works, and no debugging records in its files.
 
 The dynamo exporter annotates every node with where it came from: the Python stack trace
 (with the absolute paths of the machine that exported it), the FX node, the module scopes
@@ -10,9 +10,34 @@ its shapes (``value_info``) and the model-level metadata (the card) stay as they
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+# Loggers of the exporter's optimizer, which logs every pass (each deduplicated initializer) at INFO.
+_CHATTY_LOGGERS = ("onnxscript", "onnx_ir")
+
+
+@contextlib.contextmanager
+def quiet_exporter() -> Iterator[None]:
+    """Silence ``torch.onnx.export`` for the block: its steps on stdout, its optimizer's INFO logs.
+
+    The export commands print their own summary (size, check against PyTorch) instead.
+    """
+    loggers = [logging.getLogger(name) for name in _CHATTY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 @dataclass(frozen=True)
