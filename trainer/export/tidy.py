@@ -73,8 +73,6 @@ def strip_node_metadata(path: str | os.PathLike[str]) -> TidyReport:
 
 def _strip_nodes(nodes) -> int:
     """Strip ``nodes`` and, recursively, those of their subgraphs (If, Loop, Scan bodies)."""
-    import onnx
-
     touched = 0
     for node in nodes:
         if len(node.metadata_props) or node.doc_string:
@@ -82,8 +80,7 @@ def _strip_nodes(nodes) -> int:
             del node.metadata_props[:]
             node.doc_string = ""
         for attribute in node.attribute:
-            if attribute.type == onnx.AttributeProto.GRAPH:
-                touched += _strip_nodes(attribute.g.node)
-            elif attribute.type == onnx.AttributeProto.GRAPHS:
-                touched += sum(_strip_nodes(g.node) for g in attribute.graphs)
+            # A GRAPH attribute holds one subgraph, a GRAPHS attribute a list (empty for the rest).
+            subgraphs = [attribute.g] if attribute.type == attribute.GRAPH else attribute.graphs
+            touched += sum(_strip_nodes(graph.node) for graph in subgraphs)
     return touched
