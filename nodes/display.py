@@ -1,8 +1,10 @@
 """The Display node: shows frames in an OpenCV window; q or Esc ends the graph.
 
 Without a display (no ``$DISPLAY`` on Linux, an OpenCV build without GUI, or a window that
-cannot be created) it logs one warning and consumes frames without showing them, so the same
-graph runs on a laptop and on a headless server.
+cannot be created) the same graph still runs on a headless server, and says so in one warning:
+by default it serves the frames to any browser instead (a :class:`BrowserView` at
+http://127.0.0.1:8088/), or records them (``headless: record``), or drops them
+(``headless: none``). A graph whose only output is a window must never run silently.
 
 Why check the environment before touching OpenCV: with the Qt backend of the opencv-python
 wheels, ``cv2.namedWindow`` without an X server *aborts the process* (Qt's fatal error), it
@@ -14,12 +16,15 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from typing import Literal
 
 import cv2
 from pydantic import Field
 
 from flowpose.frame import Frame
 from flowpose.node import Node, NodeParams, StopGraph
+from flowpose.nodes.browser_view import BrowserView
+from flowpose.nodes.video_recorder import VideoRecorder
 from flowpose.nodes.visualizer import LAYER_KEYS, LAYER_TOGGLES
 
 QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})  # 27 = Esc
@@ -62,6 +67,24 @@ class Display(Node):
     class Params(NodeParams):
         title: str = Field("", description="Window title; empty = the node's name.")
         wait_ms: int = Field(1, ge=1, le=1000, description="cv2.waitKey delay per frame, in ms (keeps the GUI alive).")
+        headless: Literal["browser", "record", "none"] = Field(
+            "browser",
+            description="Without a display: serve the frames to a browser (BrowserView), record them "
+            "to headless_path, or drop them (none).",
+        )
+        headless_port: int = Field(
+            8088, ge=0, le=65535, description="Port of the browser view used without a display (0 = any free port)."
+        )
+        headless_path: str = Field(
+            "out/{name}.mp4", description="Video written without a display when headless: record ({name}: the node's)."
+        )
+
+    @classmethod
+    def check(cls, params: NodeParams) -> list[tuple[str, str]]:
+        assert isinstance(params, cls.Params)
+        if params.headless == "record":
+            return VideoRecorder.check(VideoRecorder.Params(path=params.headless_path))
+        return []
 
     @property
     def title(self) -> str:
@@ -78,15 +101,39 @@ class Display(Node):
                 self.window_open = True
             except cv2.error as exc:
                 problem = f"cv2.namedWindow failed: {str(exc).strip().splitlines()[-1]}"
+        self.stand_in: Node | None = None
         if problem is not None:
-            self.log.warning("no display available (%s); running headless — frames are not shown", problem)
+            self.stand_in = self._headless_stand_in(problem)
         else:
             keys = ", ".join(f"{k} {layer}" for k, layer in LAYER_KEYS.items())
             self.log.info("window %r: q/Esc quits; %s toggle layers", self.title, keys)
 
+    def _headless_stand_in(self, problem: str) -> Node | None:
+        """The node that takes the frames when no window can be shown, saying so once."""
+        mode = self.params.headless
+        stand_in: Node | None
+        if mode == "browser":
+            stand_in = BrowserView(self.name, {"port": self.params.headless_port, "title": self.title})
+            stand_in.setup()
+            instead = f"serving them at {stand_in.url} instead (headless: record writes a video, none drops them)"
+        elif mode == "record":
+            path = self.params.headless_path.replace("{name}", self.name)
+            stand_in = VideoRecorder(self.name, {"path": path})
+            stand_in.setup()
+            instead = f"recording them to {path} instead (headless: browser serves them to a browser)"
+        else:
+            stand_in = None
+            instead = "dropping them (headless: none); this node produces no output"
+        self.log.warning("no display available (%s); frames are not shown in a window — %s", problem, instead)
+        return stand_in
+
     def process(self, frame: Frame) -> None:
         if not getattr(self, "window_open", False):
-            self.counters["not_shown"] += 1
+            if getattr(self, "stand_in", None) is not None:
+                self.stand_in.process(frame)
+                self.counters["served" if self.params.headless == "browser" else "recorded"] += 1
+            else:
+                self.counters["not_shown"] += 1
             return None
         cv2.imshow(self.title, frame.image)
         self.handle_key(cv2.waitKey(self.params.wait_ms))
@@ -116,6 +163,10 @@ class Display(Node):
         return layer
 
     def close(self) -> None:
+        stand_in = getattr(self, "stand_in", None)
+        if stand_in is not None:
+            self.stand_in = None
+            stand_in.close()
         if getattr(self, "window_open", False):
             try:
                 cv2.destroyWindow(self.title)

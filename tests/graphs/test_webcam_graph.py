@@ -45,12 +45,14 @@ def test_webcam_graph_runs_on_a_video_with_local_models(shared_dir: Path, tmp_pa
             "detector.preset=yolox",
             f"human_pose.model={people}",
             f"animal_pose.model={animals}",
+            "display.headless_port=0",  # headless here: the frames go to a browser view on a free port
         ],
     )
     result = GraphRunner(graph).run(handle_signals=False)
     assert result.exit_code == 0, result.failure
     stats = {s.name: s for s in result.stats}
-    assert stats["display"].frames == 450  # a file: lossless, every frame shown (headless here)
+    assert stats["display"].frames == 450  # a file: lossless, every frame shown (headless here: served)
+    assert stats["display"].counters["served"] == 450
     # interval 3: the detector ran on at most every third frame plus re-detections, and followed the rest.
     detector = stats["detector"].counters
     assert detector["detections_run"] + detector["frames_followed"] == 450
