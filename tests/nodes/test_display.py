@@ -94,7 +94,7 @@ def test_headless_record_writes_the_video(caplog: pytest.LogCaptureFixture, tmp_
     import cv2
 
     path = tmp_path / "shown.mp4"
-    result, warning = _run_headless(caplog, f"{{headless: record, headless_path: '{path}'}}")
+    _, warning = _run_headless(caplog, f"{{headless: record, headless_path: '{path}'}}")
     assert f"recording them to {path} instead" in warning
     capture = cv2.VideoCapture(str(path))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 20
