@@ -113,8 +113,7 @@ class Display(Node):
         mode = self.params.headless
         stand_in: Node | None
         if mode == "browser":
-            stand_in = BrowserView(self.name, {"port": self.params.headless_port, "title": self.title})
-            stand_in.setup()
+            stand_in = self._browser_view(self.params.headless_port)
             instead = f"serving them at {stand_in.url} instead (headless: record writes a video, none drops them)"
         elif mode == "record":
             path = self.params.headless_path.replace("{name}", self.name)
@@ -126,6 +125,20 @@ class Display(Node):
             instead = "dropping them (headless: none); this node produces no output"
         self.log.warning("no display available (%s); frames are not shown in a window — %s", problem, instead)
         return stand_in
+
+    def _browser_view(self, port: int) -> BrowserView:
+        """A started BrowserView on ``port``, or on any free port when that one is taken."""
+        view = BrowserView(self.name, {"port": port, "title": self.title})
+        try:
+            view.setup()
+        except OSError as exc:
+            if port == 0:
+                raise
+            # A stand-in must not fail the graph over a busy port (a second graph, another app).
+            self.log.info("port %d is taken (%s); using any free port", port, exc.__cause__ or exc)
+            view = BrowserView(self.name, {"port": 0, "title": self.title})
+            view.setup()
+        return view
 
     def process(self, frame: Frame) -> None:
         if not getattr(self, "window_open", False):

@@ -121,3 +121,15 @@ def test_layer_keys_flip_the_visualizer_toggles() -> None:
 
 def test_close_without_setup_is_harmless() -> None:
     Display("show").close()
+
+
+def test_headless_browser_takes_any_free_port_when_its_own_is_busy(caplog: pytest.LogCaptureFixture) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        _, warning = _run_headless(caplog, f"{{headless_port: {port}}}")
+    assert "serving them at http://127.0.0.1:" in warning
+    assert f":{port}/" not in warning
