@@ -2,7 +2,8 @@
 
 Three ways, in this order:
 
-1. ``package.module:ClassName`` — imported directly;
+1. ``package.module:ClassName`` — imported directly, also from the graph file's folder (a
+   ``my_nodes.py`` beside the graph needs no PYTHONPATH; see :mod:`flowpose.node_path`);
 2. a name in the ``flowpose.nodes`` entry-point group — the built-in nodes are registered
    there by flowpose's own package metadata, exactly like third-party plugins;
 3. nothing else: no registry decorators, no import side effects. A plain dict.
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
 from flowpose.node import Node
+from flowpose.node_path import folders_from_environment
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +71,13 @@ def _import_target(target: str) -> type:
     module_name, _, attr = target.partition(":")
     if not module_name or not attr:
         raise NodeTypeError(f"{target!r} is not of the form 'package.module:ClassName'")
+    folders_from_environment()  # in a process-runner child: the parent's graph folders
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise NodeTypeError(f"cannot import module {module_name!r} for {target!r}: {exc}") from exc
+        missing = isinstance(exc, ModuleNotFoundError) and exc.name == module_name.split(".")[0]
+        hint = " (put it beside the graph file, install it, or add its folder to PYTHONPATH)" if missing else ""
+        raise NodeTypeError(f"cannot import module {module_name!r} for {target!r}: {exc}{hint}") from exc
     obj = module
     for part in attr.split("."):
         try:

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from flowpose.hosts import check_hosts
 from flowpose.node import Node, NodeParams
+from flowpose.node_path import add_folder
 from flowpose.overrides import Override, coerce, parse_override
 from flowpose.problems import GraphError, Problem, ProblemCollector, describe_error, format_loc
 from flowpose.registry import NodeTypeError, resolve
@@ -95,8 +96,18 @@ def _check_arity(col: ProblemCollector, idx: int, spec: NodeSpec, cls: type[Node
         )
 
 
-def validate_data(data: Any, smap: SourceMap, overrides: Sequence[str] = ()) -> ValidGraph:
-    """Validate already-loaded graph data; see :func:`load_graph`."""
+def validate_data(
+    data: Any, smap: SourceMap, overrides: Sequence[str] = (), import_dir: Path | None = None
+) -> ValidGraph:
+    """Validate already-loaded graph data; see :func:`load_graph`.
+
+    Args:
+        data: The parsed graph file.
+        smap: Its line numbers.
+        overrides: ``--set NODE.PARAM=VALUE`` texts.
+        import_dir: The graph file's folder: ``module:Class`` types are imported from there
+            too (after the installed packages), so a plugin beside the graph just works.
+    """
     col = ProblemCollector(smap)
     if not isinstance(data, dict):
         col.add((), "", "", "a graph file must be a mapping with a 'nodes' list")
@@ -134,6 +145,8 @@ def validate_data(data: Any, smap: SourceMap, overrides: Sequence[str] = ()) -> 
 
     classes: dict[str, type[Node]] = {}
     params: dict[str, NodeParams] = {}
+    if import_dir is not None and any(":" in node.type for _, node in nodes):
+        add_folder(import_dir)  # only graphs that name a module register their folder
     for idx, node in nodes:
         try:
             cls = resolve(node.type)
@@ -160,8 +173,10 @@ def validate_data(data: Any, smap: SourceMap, overrides: Sequence[str] = ()) -> 
     return ValidGraph(spec, classes, params, smap.file, writers, dict(readers), smap)
 
 
-def validate_text(text: str, file: str = "<string>", overrides: Sequence[str] = ()) -> ValidGraph:
-    """Parse and validate graph YAML text.
+def validate_text(
+    text: str, file: str = "<string>", overrides: Sequence[str] = (), import_dir: Path | None = None
+) -> ValidGraph:
+    """Parse and validate graph YAML text (``import_dir``: see :func:`validate_data`).
 
     Raises:
         GraphError: With every problem found.
@@ -170,7 +185,7 @@ def validate_text(text: str, file: str = "<string>", overrides: Sequence[str] = 
         data, smap = load_yaml(text, file)
     except YamlSyntaxError as exc:
         raise GraphError([Problem(file, exc.line, "", "", f"YAML syntax error: {exc.message}")]) from None
-    return validate_data(data, smap, overrides)
+    return validate_data(data, smap, overrides, import_dir)
 
 
 def load_graph(path: str | Path, overrides: Sequence[str] = ()) -> ValidGraph:
@@ -183,4 +198,4 @@ def load_graph(path: str | Path, overrides: Sequence[str] = ()) -> ValidGraph:
         text, file = load_graph_text(path)
     except (FileNotFoundError, UnicodeDecodeError) as exc:
         raise GraphError([Problem(str(path), None, "", "", str(exc))]) from None
-    return validate_text(text, file, overrides)
+    return validate_text(text, file, overrides, Path(path).parent)

@@ -109,7 +109,9 @@ def check_wiring(
         if buf not in writers and buf not in read:
             col.add(("buffers", buf), "", f"buffers.{buf}", "buffer is configured but no node uses it")
     single = {buf: ws[0][1] for buf, ws in writers.items()}
-    unique = list({n.name: n for _, n in nodes}.values())
+    # Nodes sharing a name are left out: edges between names are ambiguous then, and would
+    # make up cycles (two nodes 'c' in a row looked like "c -> c"); the duplicate is reported.
+    unique = [n for _, n in nodes if names[n.name] == 1]
     for cycle in _find_cycles(unique, single):
         idx = next(i for i, n in nodes if n.name == cycle[0])
         loop = " -> ".join([*cycle, cycle[0]])

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 from flowpose.frame import Frame
 from flowpose.node import NodeParams, Source
 from flowpose.nodes.camera_capture import Capture, CaptureError, OpenSettings
-from flowpose.nodes.camera_open import open_capture
+from flowpose.nodes.camera_open import open_capture, unreadable_video
 from flowpose.nodes.camera_target import CaptureTarget, missing_input, parse_source
 
 
@@ -82,7 +82,10 @@ class Camera(Source):
     @classmethod
     def check(cls, params: NodeParams) -> list[tuple[str, str]]:
         assert isinstance(params, cls.Params)
-        problem = missing_input(parse_source(params.source))
+        target = parse_source(params.source)
+        problem = missing_input(target)
+        if problem is None and target.kind == "file":
+            problem = unreadable_video(str(target.value))
         return [("source", problem)] if problem else []
 
     def __init__(self, name: str, params: NodeParams | Mapping[str, Any] | None = None) -> None:
@@ -140,7 +143,7 @@ class Camera(Source):
             grabbed = self._capture.read()
             if grabbed is None:
                 if not self.is_live():
-                    self.log.info("%s ended after %d frames", self._target.describe(), count)
+                    self._ended(count)
                     return
                 if not self._reconnect(count):
                     return
@@ -149,6 +152,32 @@ class Camera(Source):
             count += 1
             grabbed.image.setflags(write=False)  # frames are immutable once sent
             yield self.make_frame(grabbed.image, capture_ns=grabbed.capture_ns, meta=grabbed.meta)
+
+    def _ended(self, count: int) -> None:
+        """Log the end of a file-like source, warning when it is short of what it promised.
+
+        Raises:
+            CaptureError: When it gave no frame at all: an empty run is never a success.
+        """
+        what = self._target.describe()
+        if count == 0:
+            why = {
+                "file": ": not even its first frame decodes (a damaged or incomplete file; check with `ffprobe`)",
+                "images": ": OpenCV can read none of its images",
+            }.get(self._target.kind, "")
+            raise CaptureError(f"{what} gave no frames{why}")
+        expected = self._capture.frame_count if self._capture is not None else 0
+        # A header's count can be an estimate (duration x rate) off by a frame or so; a cut
+        # file misses far more.
+        if expected and expected - count > max(1, expected // 100):
+            self.log.warning(
+                "%s ended after %d of the %d frames its header promises: the file is cut short or damaged",
+                what,
+                count,
+                expected,
+            )
+        else:
+            self.log.info("%s ended after %d frames", what, count)
 
     def _reconnect(self, count: int) -> bool:
         """Reopen a dropped live source with exponential backoff.

@@ -38,9 +38,14 @@ class Grabbed:
 
 
 class Capture(Protocol):
-    """An opened source: ``read()`` gives the next image or None at its end (or on a drop)."""
+    """An opened source: ``read()`` gives the next image or None at its end (or on a drop).
+
+    ``frame_count`` is how many frames the source says it has (a video file's header), 0
+    when unknown (devices, streams, images).
+    """
 
     fps: float
+    frame_count: int
 
     def read(self) -> Grabbed | None: ...
 
@@ -68,6 +73,8 @@ class VideoCapture:
         self._cap = cap
         self._with_position = with_position
         self.fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        # Only files have a meaningful count (devices and streams report 0 or -1).
+        self.frame_count = max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0), 0) if with_position else 0
 
     def read(self) -> Grabbed | None:
         if not self._cap.grab():
@@ -89,6 +96,7 @@ class ImageSequence:
     def __init__(self, paths: list[Path], fps: float) -> None:
         self._paths: Iterator[Path] = iter(paths)
         self.fps = fps
+        self.frame_count = 0  # unreadable images are skipped with their own warning
 
     def read(self) -> Grabbed | None:
         for path in self._paths:

@@ -47,6 +47,29 @@ def open_capture(target: CaptureTarget, settings: OpenSettings) -> Capture:
     return _open_url(str(target.value), settings)
 
 
+def unreadable_video(path: str) -> str | None:
+    """Why the video file at ``path`` gives no frame (None when its first frame decodes).
+
+    Opens the file and decodes one frame, so `flowpose validate` catches a damaged file
+    (a broken header opens fine but has no frames) in milliseconds, before anything runs.
+    """
+    cap = _open_ffmpeg(path, [], "")
+    try:
+        if not cap.isOpened():
+            return (
+                f"cannot read video file {path}: OpenCV's FFmpeg backend cannot open it; "
+                "is it a video (check with `ffprobe`)?"
+            )
+        if not cap.grab():
+            return (
+                f"cannot read video file {path}: it opens but its first frame does not decode; the file is "
+                "damaged or incomplete (check with `ffprobe`)"
+            )
+        return None
+    finally:
+        cap.release()
+
+
 def _open_device(target: CaptureTarget, settings: OpenSettings) -> Capture:
     path = target.device_path
     what = f"could not open camera {target.value}"

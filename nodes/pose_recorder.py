@@ -28,6 +28,7 @@ from pydantic import Field
 
 from flowpose.frame import Frame, Instance
 from flowpose.node import Node, NodeParams
+from flowpose.nodes.output_paths import ensure_output_folder, output_path_problem
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +151,20 @@ class PoseRecorder(Node):
             default_factory=dict, description="Label -> COCO category id, over the built-in COCO ids (person = 1)."
         )
 
+    @classmethod
+    def check(cls, params: NodeParams) -> list[tuple[str, str]]:
+        assert isinstance(params, cls.Params)
+        fields = [("path", params.path)]
+        if params.coco and params.coco_path:
+            fields.append(("coco_path", params.coco_path))
+        return [(name, problem) for name, value in fields if (problem := output_path_problem(value))]
+
     def setup(self) -> None:
         self.path = Path(self.params.path).expanduser()
         self.coco_path = Path(self.params.coco_path).expanduser() if self.params.coco_path else self._default_coco()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_output_folder(self.path)
+        if self.params.coco:  # made now: a folder that cannot be made should fail now, not at the end
+            ensure_output_folder(self.coco_path)
         # Unbuffered: each line goes to the OS in one write() as soon as it is made.
         self._file = open(self.path, "wb", buffering=0)  # noqa: SIM115 (closed in close())
         self.frames_written = 0

@@ -24,6 +24,7 @@ from pydantic import Field
 
 from flowpose.frame import Frame
 from flowpose.node import Node, NodeParams
+from flowpose.nodes.output_paths import ensure_output_folder, output_path_problem
 
 #: Media-time keys sources put in ``frame.meta`` (Camera on a file, SyntheticScene), with their
 #: unit in seconds. A file read faster than real time has capture times far apart from its own
@@ -64,12 +65,13 @@ class VideoRecorder(Node):
         assert isinstance(params, cls.Params)
         if not Path(params.path).suffix:
             return [("path", f"{params.path!r} has no extension; the container follows it (use .mp4)")]
-        return []
+        problem = output_path_problem(params.path)
+        return [("path", problem)] if problem else []
 
     def setup(self) -> None:
         self.final_path = Path(self.params.path).expanduser()
         self.partial_path = self.final_path.with_name(f"{self.final_path.stem}.partial{self.final_path.suffix}")
-        self.final_path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_output_folder(self.final_path)
         self._pending: list[np.ndarray] = []
         self._stamps: list[int] = []
         self._media_times: list[float | None] = []

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
+from flowpose.cli.failures import format_failure
 from flowpose.hosts import check_host_name
 from flowpose.problems import GraphError
 from flowpose.render import to_dot, to_mermaid
@@ -91,8 +92,8 @@ def _run(args: argparse.Namespace, graph: ValidGraph) -> int:
     else:
         result = runner.run()
     if result.failure is not None:
-        f = result.failure
-        print(f"error: node {f.node!r} ({f.type}) failed: {f.error}\n{f.traceback}", file=sys.stderr)
+        # print, not log: shown under -q too; one line for errors of the environment
+        print(format_failure(result.failure, args.verbose), file=sys.stderr)
     if args.stats:
         print(format_table(result.stats), file=sys.stderr)
     log.info("graph %r ended with exit code %d after %.2f s", graph.spec.name, result.exit_code, result.duration_s)
