@@ -23,6 +23,7 @@ from flowpose.problems import GraphError, Problem, ProblemCollector, describe_er
 from flowpose.registry import NodeTypeError, resolve
 from flowpose.spec import GraphSpec, NodeSpec, SourceMap, YamlSyntaxError, load_graph_text, load_yaml
 from flowpose.wiring import check_wiring
+from flowpose.zoo.skip import ModelCheckSkipped
 
 
 @dataclass
@@ -76,7 +77,11 @@ def _check_params(
             else:
                 col.add(("nodes", idx, "params", *loc), spec.name, f"params.{format_loc(loc)}", message)
         return None
-    for field_, message in cls.check(params):
+    try:
+        problems = cls.check(params)
+    except ModelCheckSkipped:  # `flowpose graph`: structure only, the node's model is not looked at
+        problems = []
+    for field_, message in problems:
         col.add(("nodes", idx, "params", field_), spec.name, f"params.{field_}", message)
     return params
 

@@ -17,6 +17,12 @@ SHARED = Path(os.environ.get("FLOWPOSE_SHARED", ROOT.parent / "shared"))
 if str(SUPPORT) not in sys.path:
     sys.path.insert(0, str(SUPPORT))
 
+# Zoo models download on first use; the suite must never reach the real model hosts (a test
+# that resolves zoo:rtmpose-* without a cache would hang or fail on the network). Offline, a
+# missing model is an immediate error naming its URL; tests that download from their own local
+# server clear this with monkeypatch. Set in os.environ, so `flowpose` subprocesses inherit it.
+os.environ["FLOWPOSE_OFFLINE"] = "1"
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip `realdata` tests cleanly when ../shared is not beside the checkout."""

@@ -17,13 +17,19 @@ from flowpose.render import to_dot, to_mermaid
 from flowpose.runtime import EXIT_USAGE, GraphRunner, RunResult
 from flowpose.stats import format_table
 from flowpose.validate import ValidGraph, load_graph
+from flowpose.zoo.offline import apply_offline_argument
+from flowpose.zoo.skip import models_unchecked
 
 log = logging.getLogger("flowpose")
 
 
 def _load(args: argparse.Namespace) -> ValidGraph | None:
+    apply_offline_argument(args)
     try:
-        return load_graph(args.graph, args.overrides)
+        if args.command == "graph":  # drawing needs the structure only: no model is opened or downloaded
+            with models_unchecked():
+                return load_graph(args.graph, args.overrides)
+        return load_graph(args.graph, args.overrides)  # downloads zoo models on first use
     except GraphError as exc:
         print(f"{args.graph}: {exc.report()}", file=sys.stderr)
         return None
@@ -107,7 +113,11 @@ def _run(args: argparse.Namespace, graph: ValidGraph) -> int:
 
 def dispatch(args: argparse.Namespace) -> int:
     """Run ``run``, ``validate`` or ``graph``."""
-    graph = _load(args)
+    try:
+        graph = _load(args)
+    except KeyboardInterrupt as exc:  # Ctrl-C / SIGTERM during a first-use model download: one line
+        print(f"flowpose: {exc or 'interrupted'}", file=sys.stderr)
+        return getattr(exc, "exit_code", 130)
     if graph is None:
         return EXIT_USAGE
     if args.command == "validate":

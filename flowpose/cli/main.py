@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="check a graph file and report every problem")
     _add_graph_args(val)
+    from flowpose.zoo.offline import add_offline_argument  # light: argparse set-up only
+
+    add_offline_argument(run)
+    add_offline_argument(val)
 
     graph = sub.add_parser("graph", help="print a graph as Mermaid or Graphviz DOT")
     _add_graph_args(graph)

@@ -1,4 +1,4 @@
-"""``flowpose zoo list|download`` and ``flowpose model info``."""
+"""``flowpose zoo list|download|verify`` and ``flowpose model info``."""
 
 from __future__ import annotations
 
@@ -18,14 +18,22 @@ def add_parsers(subparsers: Any) -> None:
 
     Imports nothing heavy: building the parser must stay cheap for every other command.
     """
-    zoo = subparsers.add_parser("zoo", help="list and download pretrained models")
+    from flowpose.zoo.offline import add_offline_argument  # light: no zoo import
+
+    zoo = subparsers.add_parser("zoo", help="list, download and verify pretrained models")
     zoo_sub = zoo.add_subparsers(dest="zoo_command", required=True, metavar="ACTION")
-    zoo_sub.add_parser("list", help="the models the zoo knows, and which are downloaded")
-    dl = zoo_sub.add_parser("download", help="download a model into the cache ($FLOWPOSE_CACHE)")
+    zoo_sub.add_parser("list", help="the models the zoo knows, upstream's AP and CPU latency, and the cache state")
+    dl = zoo_sub.add_parser(
+        "download", help="download a model into the cache ahead of time (first use downloads it anyway)"
+    )
     dl.add_argument("name", help="zoo name, as in 'flowpose zoo list'")
-    dl.add_argument("--allow-unverified", action="store_true", help="accept a model without a pinned sha256")
+    dl.add_argument(
+        "--allow-unverified", action="store_true", help="accepted for compatibility; no longer needed (no effect)"
+    )
     dl.add_argument("--force", action="store_true", help="download again even if cached")
     dl.add_argument("--no-progress", action="store_true", help="no progress bar")
+    verify = zoo_sub.add_parser("verify", help="re-hash every cached model against its pin; remove mismatches")
+    verify.add_argument("names", nargs="*", metavar="NAME", help="only these zoo models (default: all)")
 
     model = subparsers.add_parser("model", help="inspect model files")
     model_sub = model.add_subparsers(dest="model_command", required=True, metavar="ACTION")
@@ -33,26 +41,36 @@ def add_parsers(subparsers: Any) -> None:
     info.add_argument("file", help="an .onnx file or zoo:NAME")
     info.add_argument("--preset", help="for a model without card: yolox, rtmdet_end2end, rtmpose_simcc")
     info.add_argument("--json", action="store_true", help="print the card as JSON")
+    add_offline_argument(info)
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    """Run a ``zoo`` or ``model`` command; returns the exit code (2: not found, 1: other errors)."""
-    from flowpose.models import CardNotFoundError
-    from flowpose.zoo import ModelNotFoundError, ZooError, download
+    """Run a ``zoo`` or ``model`` command; returns the exit code.
 
+    0: done; 1: a failure (network, digest mismatch); 2: not found (or offline and not cached);
+    130 / 143: a download stopped by Ctrl-C / SIGTERM (its partial is kept for the next try).
+    """
+    from flowpose.models import CardNotFoundError
+    from flowpose.zoo import DownloadInterrupted, ModelNotFoundError, ZooError, download
+    from flowpose.zoo.offline import apply_offline_argument
+
+    apply_offline_argument(args)
     try:
         if args.command == "zoo" and args.zoo_command == "list":
-            return _list()
+            from flowpose.zoo.listing import format_zoo_list
+
+            print(format_zoo_list())
+            return 0
+        if args.command == "zoo" and args.zoo_command == "verify":
+            return _verify(args.names)
         if args.command == "zoo":
-            path = download(
-                args.name,
-                allow_unverified=args.allow_unverified,
-                progress=not args.no_progress,
-                force=args.force,
-            )
+            path = download(args.name, progress=not args.no_progress, force=args.force)
             print(path)
             return 0
         return _info(args.file, args.preset, args.json)
+    except DownloadInterrupted as exc:  # one line, no traceback; the partial download is kept
+        print(f"flowpose: {exc}", file=sys.stderr)
+        return exc.exit_code
     except (ModelNotFoundError, CardNotFoundError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -61,30 +79,29 @@ def dispatch(args: argparse.Namespace) -> int:
         return 1
 
 
-def _list() -> int:
-    from flowpose.zoo import cache_dir, zoo_entries
+def _verify(names: list[str]) -> int:
+    """Re-hash the cache: one line per model (OK / pinned now / MISMATCH / missing); 1 on any mismatch."""
+    from flowpose.zoo import cache_dir, get_entry, verify_cache, zoo_entries
+    from flowpose.zoo.pins import PINS_FILE
 
-    cache = cache_dir()
     entries = zoo_entries()
-    width = max(len(name) for name in entries)
-    for name, entry in entries.items():
-        packaged = entry.packaged_path
-        if packaged is not None:
-            state = "packaged" if packaged.is_file() else "missing"
-        else:
-            state = "downloaded" if (cache / entry.filename).is_file() else "-"
-        check = "-" if packaged is not None else "sha256" if entry.verified else "unverified"
-        print(f"{name:<{width}}  {state:<10}  {check:<10}  {entry.description}")
-    print(f"\ncache: {cache}")
-    print("get one with 'flowpose zoo download NAME'; use it in a graph as 'model: zoo:NAME'")
-    return 0
+    if names:
+        entries = {name: get_entry(name, entries) for name in names}
+    cache = cache_dir()
+    results = verify_cache(entries, cache)
+    width = max((len(r.name) for r in results), default=4)
+    for r in results:
+        print(f"{r.name:<{width}}  {r.state:<10}  {r.detail}")
+    bad = sum(r.state == "MISMATCH" for r in results)
+    print(f"\n{len(results)} checked, {bad} mismatched; cache {cache}, pins {cache / PINS_FILE}")
+    return 1 if bad else 0
 
 
 def _info(ref: str, preset: str | None, as_json: bool) -> int:
     from flowpose.models import find_card
     from flowpose.zoo import resolve_model
 
-    path = resolve_model(ref)
+    path = resolve_model(ref)  # a zoo model not cached yet is downloaded (unless --offline)
     found = find_card(path, preset)
     if as_json:
         payload = {

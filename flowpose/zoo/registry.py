@@ -1,4 +1,4 @@
-"""The zoo's entries: names -> where to download a model, its hash, and its card."""
+"""The zoo's entries: names -> where to download a model, its pin, its card and upstream's figures."""
 
 from __future__ import annotations
 
@@ -42,22 +42,40 @@ class ModelNotFoundError(ZooError, FileNotFoundError):
     """A model reference (zoo name or path) does not point at a file on this machine."""
 
 
+def _digest(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        raise ValueError(f"{where}: sha256 must be 64 hex digits or None, got {value!r}")
+    return value.lower()
+
+
 @dataclass(frozen=True)
 class ZooEntry:
-    """One downloadable model.
+    """One downloadable model, with where it comes from, how it is pinned, and upstream's figures.
 
     Args:
         name: The zoo name, used as ``zoo:NAME`` in graph files.
         url: Where to download from (``https://``, ``http://`` or ``file://``), or
             ``package://PACKAGE/PATH`` for a model shipped inside an installed package
             (resolved with :mod:`importlib.resources`; never downloaded or cached).
-        sha256: Hex digest of the downloaded file (the archive, for zips); None = unverified.
+        sha256: Hex digest of the downloaded file (the archive, for zips), published upstream
+            or computed from a known-good copy; None = pinned on first download instead (the
+            digest is then kept in the cache's ``pins.json``).
         filename: Name of the model in the cache directory.
         member: For zip archives, the ``.onnx`` inside: a path, or a file name matched at
             any depth (upstream zips nest it in dated folders).
         card: The model's card as a sidecar would hold it: a full card, or ``preset: NAME``
             plus the fields that differ; empty when the graph must name a preset.
         description: One line for ``flowpose zoo list``.
+        alt_sha256: Other digests of the same model that are accepted too (one URL that has
+            served two byte-different exports of the same weights).
+        size: Exact size in bytes of the download, where known: lets a download without a
+            ``Content-Length`` be checked for completeness when there is no ``sha256``.
+        ap: Upstream's published AP (percent) on ``ap_dataset``; None when there is none.
+        ap_dataset: What ``ap`` was measured on: ``COCO`` (keypoint AP), ``AP-10K``, ``COCO box``
+            (detection mAP) or ``COCO person`` (person detection AP).
+        cpu_ms: Upstream's published CPU latency in milliseconds per image (or per crop).
+        cpu_ms_source: Runtime and hardware of ``cpu_ms``.
+        source: The page the figures (and the digest, if published) come from.
 
     Raises:
         ValueError: On an invalid field, naming it.
@@ -70,6 +88,13 @@ class ZooEntry:
     member: str | None = None
     card: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    alt_sha256: tuple[str, ...] = ()
+    size: int | None = None
+    ap: float | None = None
+    ap_dataset: str = ""
+    cpu_ms: float | None = None
+    cpu_ms_source: str = ""
+    source: str = ""
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.name or ""):
@@ -78,13 +103,21 @@ class ZooEntry:
         if not re.match(r"(https?|file|package)://", self.url or ""):
             raise ValueError(f"{where}: url must start with https://, http://, file:// or package://")
         if self.sha256 is not None:
-            if not re.fullmatch(r"[0-9a-fA-F]{64}", str(self.sha256)):
-                raise ValueError(f"{where}: sha256 must be 64 hex digits or None, got {self.sha256!r}")
-            object.__setattr__(self, "sha256", self.sha256.lower())
+            object.__setattr__(self, "sha256", _digest(self.sha256, where))
+        alt = (self.alt_sha256,) if isinstance(self.alt_sha256, str) else tuple(self.alt_sha256 or ())
+        object.__setattr__(self, "alt_sha256", tuple(_digest(d, f"{where} alt_sha256") for d in alt))
+        if self.alt_sha256 and self.sha256 is None:
+            raise ValueError(f"{where}: alt_sha256 needs a sha256 too")
         if not self.filename or Path(self.filename).name != self.filename or self.filename.startswith("."):
             raise ValueError(f"{where}: filename must be a plain file name, got {self.filename!r}")
         if self.member is not None and not (isinstance(self.member, str) and self.member):
             raise ValueError(f"{where}: member must be a non-empty string or None")
+        if self.size is not None and (isinstance(self.size, bool) or not isinstance(self.size, int) or self.size <= 0):
+            raise ValueError(f"{where}: size must be a positive number of bytes or None, got {self.size!r}")
+        for name in ("ap", "cpu_ms"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+                raise ValueError(f"{where}: {name} must be a non-negative number or None, got {value!r}")
         if not isinstance(self.card, dict):
             raise ValueError(f"{where}: card must be a mapping (a card, or preset: NAME)")
         if self.card:  # fails here, when the zoo is defined, rather than after a long download
@@ -92,8 +125,13 @@ class ZooEntry:
 
     @property
     def verified(self) -> bool:
-        """Whether downloads are checked against a pinned hash."""
+        """Whether downloads are checked against a digest pinned in the entry itself."""
         return self.sha256 is not None
+
+    @property
+    def digests(self) -> tuple[str, ...]:
+        """Every digest the entry accepts for its download; empty = pinned on first download."""
+        return (self.sha256, *self.alt_sha256) if self.sha256 else ()
 
     @property
     def packaged_path(self) -> Path | None:
@@ -105,9 +143,76 @@ class ZooEntry:
 
     @property
     def download_command(self) -> str:
-        """The command that fetches this entry."""
-        flag = "" if self.verified else " --allow-unverified"
-        return f"flowpose zoo download {self.name}{flag}"
+        """The command that fetches this entry ahead of time (first use fetches it anyway)."""
+        return f"flowpose zoo download {self.name}"
+
+
+# Upstream figures: every AP and latency below is copied from the page named in the entry's
+# `source`, never measured here. RTMPose's latencies are ONNX Runtime on an Intel i7-11700 CPU,
+# one 256x192 (or 256x256) crop, flip test off for speed (projects/rtmpose README, "Model Zoo").
+_RTMPOSE_README = "https://github.com/open-mmlab/mmpose/blob/main/projects/rtmpose/README.md"
+_YOLOX_README = "https://github.com/Megvii-BaseDetection/YOLOX/blob/main/README.md"
+_YOLOX_RELEASE = "https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0"
+_YOLOX_AP = f"{_YOLOX_README}#benchmark (mAP val 0.5:0.95, weights of release 0.1.1rc0; no CPU latency published)"
+_ORT_I7 = "ONNX Runtime, Intel i7-11700"
+
+
+def _rtmpose_body7(size: str, file: str, ap: float, cpu_ms: float, label: str) -> ZooEntry:
+    """An RTMPose body7 (trained on 7 public datasets) 256x192 ONNX SDK zip of OpenMMLab."""
+    return ZooEntry(
+        name=f"rtmpose-{size}-body7",
+        url=f"{_OPENMMLAB}/{file}",
+        # OpenMMLab publishes no digest for its onnx_sdk zips (the 8 hex digits in the name
+        # belong to the .pth checkpoint): pinned on first download, see docs/models.md.
+        sha256=None,
+        filename=f"rtmpose-{size}-body7.onnx",
+        member="end2end.onnx",
+        card={"preset": "rtmpose_simcc", "name": f"RTMPose-{size} body7 256x192"},
+        description=f"RTMPose-{size} for people{label}, COCO-17 keypoints, trained on 7 datasets",
+        ap=ap,
+        ap_dataset="COCO",
+        cpu_ms=cpu_ms,
+        cpu_ms_source=_ORT_I7,
+        source=f"{_RTMPOSE_README}#body-2d (Body8 table, RTMPose-{size}*)",
+    )
+
+
+def _yolox(size: str, input_px: int, ap: float, label: str) -> ZooEntry:
+    """A Megvii YOLOX raw ONNX export, release 0.1.1rc0 (80 COCO classes)."""
+    return ZooEntry(
+        name=f"yolox-{size}",
+        url=f"{_YOLOX_RELEASE}/yolox_{size}.onnx",
+        # No digest published for the 0.1.1rc0 assets (GitHub only shows digests for assets
+        # uploaded since June 2025): pinned on first download, see docs/models.md.
+        sha256=None,
+        filename=f"yolox_{size}.onnx",
+        card={"preset": "yolox", "name": f"YOLOX-{size} {input_px} COCO", "input_size": [input_px, input_px]},
+        description=f"YOLOX-{size} detector, 80 COCO classes (people and animals){label}",
+        ap=ap,
+        ap_dataset="COCO box",
+        source=_YOLOX_AP,
+    )
+
+
+def _rtmdet_person(size: str, file: str, input_px: int, ap: float) -> ZooEntry:
+    """One of the person detectors RTMPose's pipeline (and rtmlib) uses: mmdeploy end2end, NMS inside."""
+    return ZooEntry(
+        name=f"rtmdet-{size}",
+        url=f"{_OPENMMLAB}/{file}",
+        sha256=None,  # no digest published for the onnx_sdk zips: pinned on first download
+        filename=f"rtmdet-{size}-person.onnx",
+        member="end2end.onnx",
+        card={
+            "preset": "rtmdet_end2end",
+            "name": f"RTMDet-{size} person {input_px}x{input_px}",
+            "input_size": [input_px, input_px],
+            "classes": ["person"],
+        },
+        description=f"RTMDet-{size} person detector (people only), COCO + Objects365 person",
+        ap=ap,
+        ap_dataset="COCO person",
+        source=f"{_RTMPOSE_README}#-pipeline-performance- (Model AP of the detector; no CPU latency of its own)",
+    )
 
 
 BUILTIN_ENTRIES: dict[str, ZooEntry] = {
@@ -115,25 +220,33 @@ BUILTIN_ENTRIES: dict[str, ZooEntry] = {
     for e in (
         ZooEntry(
             name="yolox-nano",
-            url="https://github.com/Megvii-BaseDetection/YOLOX/releases/download/0.1.1rc0/yolox_nano.onnx",
+            url=f"{_YOLOX_RELEASE}/yolox_nano.onnx",
+            # No digest is published upstream. sha256: computed from the copy of this 0.1.1rc0
+            # release asset flowpose was developed against (3,660,092 bytes, exported by PyTorch
+            # 1.10). alt_sha256: what independent projects that fetch this URL record for it
+            # (3,659,407 bytes, pinned in their download scripts and Dockerfiles), not verified
+            # here. Both are YOLOX-nano exports, so either is accepted; see docs/models.md.
             sha256="695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14",
+            alt_sha256=("c789161ed43c8269fcd4e67c67eeeb4e80c622da2eb296a20bc6007bd18a0b7d",),
             filename="yolox_nano.onnx",
             card={"preset": "yolox", "name": "YOLOX-nano 416 COCO"},
-            description="YOLOX-nano detector, 80 COCO classes (people and animals), 416x416, 3.6 MB",
+            description="YOLOX-nano detector, 80 COCO classes (people and animals), 3.6 MB",
+            ap=25.8,
+            ap_dataset="COCO box",
+            source=_YOLOX_AP,
         ),
-        ZooEntry(
-            name="rtmpose-m-body7",
-            url=f"{_OPENMMLAB}/rtmpose-m_simcc-body7_pt-body7_420e-256x192-e48f03d0_20230504.zip",
-            sha256=None,
-            filename="rtmpose-m-body7.onnx",
-            member="end2end.onnx",
-            card={"preset": "rtmpose_simcc", "name": "RTMPose-m body7 256x192"},
-            description="RTMPose-m for people, COCO-17 keypoints, 192x256 (w x h), trained on 7 datasets",
-        ),
+        _yolox("tiny", 416, 32.8, ", 20 MB"),
+        _yolox("s", 640, 40.5, ", 36 MB"),
+        _rtmdet_person("nano", "rtmdet_nano_8xb32-100e_coco-obj365-person-05d8511e.zip", 320, 40.3),
+        _rtmdet_person("m", "rtmdet_m_8xb32-100e_coco-obj365-person-235e8209.zip", 640, 62.5),
+        _rtmpose_body7("t", "rtmpose-t_simcc-body7_pt-body7_420e-256x192-026a1439_20230504.zip", 65.9, 3.20, ""),
+        _rtmpose_body7("s", "rtmpose-s_simcc-body7_pt-body7_420e-256x192-acd4a1ef_20230504.zip", 69.7, 4.48, ""),
+        _rtmpose_body7("m", "rtmpose-m_simcc-body7_pt-body7_420e-256x192-e48f03d0_20230504.zip", 74.9, 11.06, ""),
+        _rtmpose_body7("l", "rtmpose-l_simcc-body7_pt-body7_420e-256x192-4dba18fc_20230504.zip", 76.7, 18.85, ""),
         ZooEntry(
             name="rtmpose-m-ap10k",
             url=f"{_OPENMMLAB}/rtmpose-m_simcc-ap10k_pt-aic-coco_210e-256x256-7a041aa1_20230206.zip",
-            sha256=None,
+            sha256=None,  # no digest published for the onnx_sdk zips: pinned on first download
             filename="rtmpose-m-ap10k.onnx",
             member="end2end.onnx",
             card={
@@ -149,7 +262,12 @@ BUILTIN_ENTRIES: dict[str, ZooEntry] = {
                 "keypoint_layout": "ap10k",
                 "labels": _AP10K_ANIMALS,
             },
-            description="RTMPose-m for four-legged animals, AP-10K 17 keypoints, 256x256",
+            description="RTMPose-m for four-legged animals, AP-10K 17 keypoints",
+            ap=72.2,
+            ap_dataset="AP-10K",
+            cpu_ms=14.157,
+            cpu_ms_source=_ORT_I7,
+            source=f"{_RTMPOSE_README}#animal-2d-17-keypoints",
         ),
     )
 }
@@ -189,7 +307,10 @@ PACKAGED_ENTRIES: dict[str, ZooEntry] = {
 
 
 def load_index(path: str | os.PathLike[str]) -> dict[str, ZooEntry]:
-    """Read extra entries from a YAML file: ``NAME: {url, sha256, filename, member, card, description}``.
+    """Read extra entries from a YAML file: ``NAME: {url, sha256, filename, member, card, ...}``.
+
+    Every :class:`ZooEntry` field but ``name`` may be given (``sha256`` may be left out: the
+    download is then pinned on first use); see docs/models.md for an example.
 
     Raises:
         ZooError: When the file cannot be read or an entry is invalid, naming the file.

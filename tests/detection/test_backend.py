@@ -32,19 +32,20 @@ def test_a_missing_file_is_a_model_problem(tmp_path):
     assert problems == [("model", f"model file not found: {tmp_path / 'nope.onnx'}")]
 
 
-def test_a_zoo_model_not_downloaded_names_the_command_and_still_checks_classes(cache):
-    problems = check_config(DetectorConfig("zoo:yolox-nano", classes=("person", "dgo")))
+def test_a_zoo_model_not_downloaded_offline_names_url_and_path_and_still_checks_classes(cache):
+    problems = check_config(DetectorConfig("zoo:yolox-nano", classes=("person", "dgo")))  # offline: tests/conftest.py
     assert [field for field, _ in problems] == ["model", "classes"]
-    assert problems[0][1].endswith("run: flowpose zoo download yolox-nano")
+    assert problems[0][1].endswith(f"yolox_nano.onnx and save it as {cache / 'yolox_nano.onnx'}")
     assert "'dgo' (did you mean 'dog'?)" in problems[1][1]
 
 
-def test_an_unverified_zoo_model_names_the_flag(cache, tmp_path, monkeypatch):
+def test_an_index_zoo_model_not_downloaded_names_its_url(cache, tmp_path, monkeypatch):
     index = tmp_path / "zoo.yaml"
     index.write_text("my-det:\n  url: https://example.com/det.onnx\n  filename: det.onnx\n  card: {preset: yolox}\n")
     monkeypatch.setenv(INDEX_ENV, str(index))
     ((field, message),) = check_config(DetectorConfig("zoo:my-det"))
-    assert field == "model" and message.endswith("run: flowpose zoo download my-det --allow-unverified")
+    assert field == "model"
+    assert message.endswith(f"download https://example.com/det.onnx and save it as {cache / 'det.onnx'}")
 
 
 def test_an_unknown_zoo_name_suggests_the_close_one(cache):
@@ -52,10 +53,14 @@ def test_an_unknown_zoo_name_suggests_the_close_one(cache):
     assert field == "model" and "did you mean 'yolox-nano'?" in message
 
 
-def test_a_downloaded_zoo_model_opens_with_its_card(cache, yolox_file):
+def test_a_downloaded_zoo_model_opens_with_its_card(cache, yolox_file, tmp_path, monkeypatch):
+    # An index entry without a digest: the real yolox-nano's pin would (rightly) reject this stand-in.
+    index = tmp_path / "zoo.yaml"
+    index.write_text("my-det:\n  url: https://example.com/det.onnx\n  filename: det.onnx\n  card: {preset: yolox}\n")
+    monkeypatch.setenv(INDEX_ENV, str(index))
     cache.mkdir()
-    shutil.copy(yolox_file, cache / "yolox_nano.onnx")  # as if `flowpose zoo download yolox-nano` had run
-    config = DetectorConfig("zoo:yolox-nano", classes=("person",), intra_op_threads=1)
+    shutil.copy(yolox_file, cache / "det.onnx")  # as if it had been downloaded (pinned when first seen)
+    config = DetectorConfig("zoo:my-det", classes=("person",), intra_op_threads=1)
     assert check_config(config) == []
     detector = open_detector(config)
     assert isinstance(detector, OnnxDetector) and detector.settings.keep == (0,)
@@ -92,7 +97,7 @@ def test_unknown_providers_are_named(yolox_file):
 
 
 def test_opening_a_missing_model_raises_the_zoo_error(cache):
-    with pytest.raises(ModelNotFoundError, match="flowpose zoo download yolox-nano"):
+    with pytest.raises(ModelNotFoundError, match=r"downloads are off .*/yolox_nano\.onnx"):
         open_detector(DetectorConfig("zoo:yolox-nano"))
 
 

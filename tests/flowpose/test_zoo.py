@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 
 from flowpose.cli import zoo_commands
-from flowpose.models import create_session, find_card, resolve_card
+from flowpose.models import card_from_spec, create_session, find_card, resolve_card
 from flowpose.zoo import (
     BUILTIN_ENTRIES,
     INDEX_ENV,
+    OFFLINE_ENV,
     ModelNotFoundError,
     ZooEntry,
     ZooError,
@@ -30,6 +31,7 @@ from flowpose.zoo import (
     resolve_model,
     zoo_entries,
 )
+from flowpose.zoo.lock import LOCK_DIR
 
 MODEL_BYTES = b"pretend this is an onnx model" * 1000
 ZIP_MEMBER = "20230831/rtmpose_onnx/rtmpose-m_x/end2end.onnx"  # nested, as upstream zips are
@@ -94,6 +96,7 @@ def server(tmp_path):
 def cache(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("FLOWPOSE_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv(INDEX_ENV, raising=False)
+    monkeypatch.delenv(OFFLINE_ENV, raising=False)  # tests/conftest.py turns downloads off; these use a local server
     return tmp_path / "cache"
 
 
@@ -103,7 +106,10 @@ def entry(name: str, url: str, sha: str | None, **kw) -> dict[str, ZooEntry]:
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) if folder.exists() else []
+    """Hidden files left in the cache (partials, temporaries), lock files aside: they stay by design."""
+    if not folder.exists():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and p.name != LOCK_DIR)
 
 
 def test_download_plain_file(server, cache, capsys):
@@ -114,25 +120,30 @@ def test_download_plain_file(server, cache, capsys):
     assert path == cache / "plain.onnx" and path.read_bytes() == MODEL_BYTES
     assert (cache / "plain.card.yaml").read_text() == "preset: rtmpose_simcc\n"
     assert leftovers(cache) == []
-    assert "plain: 0.0/0.0 MB 100%" in capsys.readouterr().err  # the progress bar's last line
+    assert "plain: 100% 0.0/0.0 MB" in capsys.readouterr().err  # the progress bar's last line
     assert download("plain", entries=entries, progress=False) == path  # cached: no second request
     assert requests == ["/m.onnx"]
     assert resolve_model("zoo:plain", entries=entries) == path
 
 
-def test_download_zip_member_needs_the_flag_and_logs_the_hash(server, cache, caplog):
+def test_a_zip_without_published_digest_is_pinned_on_first_download(server, cache, caplog):
     base, root, _ = server
     archive = make_zip({ZIP_MEMBER: MODEL_BYTES, "20230831/rtmpose_onnx/rtmpose-m_x/deploy.json": b"{}"})
     (root / "m.zip").write_bytes(archive)
     entries = entry("zipped", f"{base}/m.zip", None, member="end2end.onnx")
-    with pytest.raises(ZooError, match="flowpose zoo download zipped --allow-unverified"):
-        download("zipped", entries=entries)
-    assert not cache.exists() or not list(cache.iterdir())
     with caplog.at_level(logging.WARNING, logger="flowpose.zoo"):
-        path = download("zipped", entries=entries, allow_unverified=True, progress=False)
+        path = download("zipped", entries=entries, progress=False)  # no flag needed any more
     assert path.read_bytes() == MODEL_BYTES
-    assert sha256(archive) in caplog.text and "unverified" in caplog.text
+    assert "pinned zipped on first download" in caplog.text
+    assert sha256(archive) in caplog.text and f"{base}/m.zip" in caplog.text
+    pin = json.loads((cache / "pins.json").read_text())["files"]["zipped.onnx"]
+    assert (pin["download_sha256"], pin["sha256"], pin["origin"]) == (
+        sha256(archive),
+        sha256(MODEL_BYTES),
+        "first download",
+    )
     assert leftovers(cache) == []
+    assert download("zipped", entries=entries, allow_unverified=True, progress=False) == path  # still accepted
 
 
 @pytest.mark.parametrize(
@@ -150,7 +161,7 @@ def test_zip_without_a_single_member(server, cache, members, message):
     (root / "m.zip").write_bytes(make_zip(members))
     entries = entry("zipped", f"{base}/m.zip", None, member="end2end.onnx")
     with pytest.raises(ZooError) as info:
-        download("zipped", entries=entries, allow_unverified=True, progress=False)
+        download("zipped", entries=entries, progress=False)
     assert message in str(info.value)
     assert not (cache / "zipped.onnx").exists() and leftovers(cache) == []
 
@@ -160,7 +171,7 @@ def test_not_a_zip(server, cache):
     (root / "m.zip").write_bytes(b"<html>captive portal</html>")
     entries = entry("zipped", f"{base}/m.zip", None, member="end2end.onnx")
     with pytest.raises(ZooError, match="not a valid zip archive"):
-        download("zipped", entries=entries, allow_unverified=True, progress=False)
+        download("zipped", entries=entries, progress=False)
     assert leftovers(cache) == []
 
 
@@ -171,8 +182,8 @@ def test_hash_mismatch_removes_the_download(server, cache):
     with pytest.raises(ZooError) as info:
         download("plain", entries=entry("plain", f"{base}/m.onnx", wrong), progress=False)
     text = str(info.value)
-    assert f"expected {wrong}, got {sha256(MODEL_BYTES)}" in text and "removed" in text
-    assert list(cache.iterdir()) == []
+    assert f"expected {wrong} (pinned by the zoo entry), got {sha256(MODEL_BYTES)}" in text and "removed" in text
+    assert not (cache / "plain.onnx").exists() and leftovers(cache) == [] and not (cache / "pins.json").exists()
 
 
 def test_offline_says_what_failed_and_what_to_do(cache):
@@ -195,15 +206,24 @@ def test_http_error(server):
         download("gone", entries=entry("gone", f"{base}/gone.onnx", "a" * 64), progress=False)
 
 
-def test_resolve_model_errors_hold_the_exact_command(tmp_path):
+def test_resolve_model_offline_names_the_url_and_the_path(tmp_path, cache, monkeypatch):
+    monkeypatch.setenv(OFFLINE_ENV, "1")
     entries = {
         **entry("pinned", "https://example.invalid/m.onnx", "a" * 64),
         **entry("loose", "https://example.invalid/m.zip", None, member="end2end.onnx"),
     }
-    with pytest.raises(ModelNotFoundError, match=r"run: flowpose zoo download pinned$"):
+    with pytest.raises(ModelNotFoundError) as info:
         resolve_model("zoo:pinned", entries=entries)
-    with pytest.raises(ModelNotFoundError, match=r"run: flowpose zoo download loose --allow-unverified$"):
+    assert str(info.value) == (
+        "zoo model 'pinned' is not downloaded and downloads are off (--offline or FLOWPOSE_OFFLINE=1): "
+        f"download https://example.invalid/m.onnx and save it as {cache / 'pinned.onnx'}"
+    )
+    with pytest.raises(ModelNotFoundError) as info:
         resolve_model("zoo:loose", entries=entries)
+    assert str(info.value).endswith(
+        f"download https://example.invalid/m.zip, extract 'end2end.onnx' from the zip (at any depth) and save it as "
+        f"{cache / 'loose.onnx'}"
+    )
     with pytest.raises(ModelNotFoundError, match=r"unknown zoo model 'pinnd' \(did you mean 'pinned'\?\)"):
         resolve_model("zoo:pinnd", entries=entries)
     with pytest.raises(FileNotFoundError, match="model file not found"):
@@ -238,6 +258,8 @@ def test_index_file_adds_entries(server, cache, tmp_path, monkeypatch):
     monkeypatch.setenv(INDEX_ENV, str(index))
     assert set(BUILTIN_ENTRIES) < set(zoo_entries())
     assert download("extra", progress=False) == cache / "extra.onnx"
+    index.write_text("extra:\n  url: https://x/y.onnx\n  filename: x.onnx\n  size: 10\n  ap: 70.1\n  alt_sha256: []\n")
+    assert zoo_entries()["extra"].size == 10 and zoo_entries()["extra"].ap == 70.1
     index.write_text("extra:\n  url: ftp://nowhere/m.onnx\n  filename: x.onnx\n")
     with pytest.raises(ZooError, match=r"index\.yaml: entry 'extra': .*url must start with"):
         zoo_entries()
@@ -251,6 +273,11 @@ def test_index_file_adds_entries(server, cache, tmp_path, monkeypatch):
         ({"filename": "../x.onnx"}, "filename must be a plain file name"),
         ({"card": {"preset": "nope"}}, "unknown preset 'nope'"),
         ({"url": "ftp://x/y"}, "url must start with"),
+        ({"alt_sha256": ("a" * 64,)}, "alt_sha256 needs a sha256 too"),
+        ({"sha256": "a" * 64, "alt_sha256": ("xyz",)}, "alt_sha256: sha256 must be 64 hex digits"),
+        ({"size": 0}, "size must be a positive number of bytes"),
+        ({"ap": "high"}, "ap must be a non-negative number"),
+        ({"cpu_ms": -1.0}, "cpu_ms must be a non-negative number"),
     ],
 )
 def test_entry_validation(fields, message):
@@ -260,12 +287,34 @@ def test_entry_validation(fields, message):
 
 
 def test_builtin_entries():
-    assert list(BUILTIN_ENTRIES) == ["yolox-nano", "rtmpose-m-body7", "rtmpose-m-ap10k"]
+    assert list(BUILTIN_ENTRIES) == [
+        "yolox-nano",
+        "yolox-tiny",
+        "yolox-s",
+        "rtmdet-nano",
+        "rtmdet-m",
+        "rtmpose-t-body7",
+        "rtmpose-s-body7",
+        "rtmpose-m-body7",
+        "rtmpose-l-body7",
+        "rtmpose-m-ap10k",
+    ]
     assert BUILTIN_ENTRIES["yolox-nano"].verified and BUILTIN_ENTRIES["yolox-nano"].card["preset"] == "yolox"
+    assert len(BUILTIN_ENTRIES["yolox-nano"].digests) == 2
     for e in BUILTIN_ENTRIES.values():
-        assert e.url.startswith("https://")
+        assert e.url.startswith("https://") and e.source.startswith("https://github.com/")
+        assert e.ap is not None and e.ap_dataset, e.name  # every real model shows upstream's accuracy
+        card = card_from_spec(e.card)  # every card fits its preset
+        assert card.input_size == tuple(e.card.get("input_size", card.input_size))
+        assert e.download_command == f"flowpose zoo download {e.name}"  # no --allow-unverified any more
     assert BUILTIN_ENTRIES["rtmpose-m-ap10k"].card["keypoint_layout"] == "ap10k"
-    assert BUILTIN_ENTRIES["rtmpose-m-body7"].download_command.endswith("--allow-unverified")
+    assert card_from_spec(BUILTIN_ENTRIES["yolox-s"].card).input_size == (640, 640)
+    assert card_from_spec(BUILTIN_ENTRIES["rtmdet-nano"].card).classes == ("person",)
+    assert card_from_spec(BUILTIN_ENTRIES["rtmdet-nano"].card).input_size == (320, 320)
+    # Upstream's figures, as published (RTMPose README Body8 / Animal tables, YOLOX README).
+    figures = {n: (e.ap, e.cpu_ms) for n, e in BUILTIN_ENTRIES.items()}
+    assert figures["rtmpose-t-body7"] == (65.9, 3.20) and figures["rtmpose-l-body7"] == (76.7, 18.85)
+    assert figures["rtmpose-m-ap10k"] == (72.2, 14.157) and figures["yolox-nano"] == (25.8, None)
 
 
 # ---------------------------------------------------------------- CLI
@@ -285,14 +334,22 @@ def test_cli_list_download_and_info(server, cache, tmp_path, monkeypatch, capsys
     monkeypatch.setenv(INDEX_ENV, str(index))
     assert run_cli("zoo", "list") == 0
     out = capsys.readouterr().out
-    assert "yolox-nano" in out and "extra" in out and "unverified" in out and str(cache) in out
-    assert run_cli("zoo", "download", "extra") == 1
-    assert "--allow-unverified" in capsys.readouterr().err
-    assert run_cli("zoo", "download", "extra", "--allow-unverified", "--no-progress") == 0
+    assert out.splitlines()[0].split() == ["NAME", "TASK", "INPUT", "AP", "CPU", "ms", "STATE", "PIN", "DESCRIPTION"]
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:] if line.strip()}
+    assert rows["rtmpose-m-body7"][1:8] == ["pose", "192x256", "74.9", "COCO", "11.06", "-", "1st-use"]
+    assert rows["yolox-nano"][1:8] == ["detection", "416x416", "25.8", "COCO", "box", "-", "-"]
+    assert rows["extra"][-3:] == ["test", "entry"] or "test entry" in out
+    assert f"cache: {cache}" in out
+    assert run_cli("zoo", "download", "extra", "--no-progress") == 0  # no --allow-unverified needed
     assert capsys.readouterr().out.strip() == str(cache / "extra.onnx")
+    assert run_cli("zoo", "download", "extra", "--allow-unverified", "--no-progress") == 0  # still accepted
+    assert capsys.readouterr().out.strip() == str(cache / "extra.onnx")
+    assert run_cli("zoo", "list") == 0
+    assert "cached    pinned" in capsys.readouterr().out
     assert run_cli("zoo", "download", "nope") == 2
-    assert run_cli("model", "info", "zoo:yolox-nano") == 2
-    assert "flowpose zoo download yolox-nano" in capsys.readouterr().err
+    assert run_cli("model", "info", "zoo:yolox-nano", "--offline") == 2
+    err = capsys.readouterr().err
+    assert "downloads are off" in err and "yolox_nano.onnx" in err
 
 
 def test_cli_model_info(tmp_path, capsys):
@@ -315,7 +372,7 @@ def test_cli_model_info(tmp_path, capsys):
 def test_real_yolox_nano(shared_dir, server, cache):
     real = shared_dir / "models" / "yolox_nano.onnx"
     pinned = BUILTIN_ENTRIES["yolox-nano"]
-    assert hashlib.sha256(real.read_bytes()).hexdigest() == pinned.sha256
+    assert hashlib.sha256(real.read_bytes()).hexdigest() == pinned.sha256  # the copy the pin was computed from
     card = resolve_card(real, preset="yolox")
     assert (card.decoder, card.input_size, card.color_order, card.input_name) == (
         "yolox",

@@ -103,15 +103,15 @@ def graph(params: str) -> str:
     )
 
 
-def test_validation_names_the_download_command(tmp_path, monkeypatch):
+def test_validation_offline_names_the_url_and_path(tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWPOSE_CACHE", str(tmp_path))
     monkeypatch.delenv(INDEX_ENV, raising=False)
     with pytest.raises(GraphError) as info:
         validate_text(graph("{model: 'zoo:yolox-nano', classes: [person, zebra, pesron]}"), "g.yaml")
     report = str(info.value)
     assert "2 problems found" in report
-    assert "node 'det': params.model: zoo model 'yolox-nano' is not downloaded" in report
-    assert "run: flowpose zoo download yolox-nano" in report
+    assert "node 'det': params.model: zoo model 'yolox-nano' is not downloaded and downloads are off" in report
+    assert f"releases/download/0.1.1rc0/yolox_nano.onnx and save it as {tmp_path / 'yolox_nano.onnx'}" in report
     assert "node 'det': params.classes: unknown class 'pesron' (did you mean 'person'?)" in report
 
 

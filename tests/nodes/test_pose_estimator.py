@@ -107,11 +107,12 @@ def problems(text: str) -> str:
     return str(info.value)
 
 
-def test_validation_names_the_fetch_command_for_a_zoo_model_not_downloaded(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("FLOWPOSE_CACHE", str(tmp_path))
+def test_validation_offline_names_url_and_path_of_a_zoo_model_not_downloaded(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("FLOWPOSE_CACHE", str(tmp_path))  # and offline: tests/conftest.py
     text = problems(graph("zoo:rtmpose-m-body7"))
     assert "pose" in text and "params.model" in text
-    assert "run: flowpose zoo download rtmpose-m-body7 --allow-unverified" in text
+    assert "onnx_sdk/rtmpose-m_simcc-body7_pt-body7_420e-256x192-e48f03d0_20230504.zip, extract 'end2end.onnx'" in text
+    assert f"save it as {tmp_path / 'rtmpose-m-body7.onnx'}" in text
 
 
 def test_validation_problems_with_the_model(tmp_path, model) -> None:

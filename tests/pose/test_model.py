@@ -126,8 +126,8 @@ def test_open_pose_model_errors(tmp_path, models, monkeypatch) -> None:
     with pytest.raises(ModelNotFoundError, match="model file not found"):
         open_pose_model(tmp_path / "nope.onnx")
     monkeypatch.setenv("FLOWPOSE_CACHE", str(tmp_path / "cache"))
-    with pytest.raises(ModelNotFoundError, match="run: flowpose zoo download rtmpose-m-body7 --allow-unverified"):
-        open_pose_model("zoo:rtmpose-m-body7")
+    with pytest.raises(ModelNotFoundError, match=r"downloads are off .* save it as .*rtmpose-m-body7\.onnx"):
+        open_pose_model("zoo:rtmpose-m-body7")  # offline: tests/conftest.py
     with pytest.raises(ValueError, match="no model card applies"):
         open_pose_model(models["bare"])
     detection = ModelCard(task="detection", input_size=(192, 256), classes=("person",), decoder="rtmdet_end2end")
