@@ -33,7 +33,7 @@ def test_plugin_example_is_short_and_runs(tmp_path: Path) -> None:
         "run",
         str(graph),
         cwd=tmp_path,
-        env={"PYTHONPATH": str(tmp_path), "PATH": ""},
+        env={"PATH": ""},  # no PYTHONPATH: a plugin beside the graph file imports as it is
         timeout=60,
     )
     assert res.returncode == 0, res.stderr
@@ -74,3 +74,18 @@ def test_subscriber_example_is_the_tested_one() -> None:
     nodes_doc = (ROOT / "docs" / "nodes.md").read_text()
     assert readme.strip() in nodes_doc
     assert len(readme.strip().splitlines()) <= 16
+
+
+def test_api_example_is_the_tested_one() -> None:
+    """tests/api/test_docs_example.py runs docs/api.md's example; the README shows the same."""
+    readme = next(b for b in code_blocks("python") if "from flowpose import Pose" in b)
+    api_doc = (ROOT / "docs" / "api.md").read_text()
+    assert readme.strip() in api_doc
+    assert len(readme.strip().splitlines()) <= 10
+
+
+def test_models_section_comes_first_and_names_the_synthetic_models() -> None:
+    first_screen = README[: README.index("## Quick start")]
+    for name in ("flowpose-det-synthetic", "flowpose-person", "flowpose-animal", "rtmpose-m-ap10k", "yolox-nano"):
+        assert name in first_screen
+    assert "synthetic-scene models" in first_screen
