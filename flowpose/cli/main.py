@@ -172,6 +172,10 @@ def _main(argv: Sequence[str] | None) -> int:
         from flowpose.cli import data_commands
 
         return data_commands.dispatch(args)
+    if args.command == "eval" and args.eval_target == "coco":
+        from flowpose.cli import coco_commands  # ONNX Runtime + pycocotools, never torch
+
+        return coco_commands.dispatch(args)
     if args.command in ("train", "eval", "export"):
         from flowpose.cli import train_commands
 

@@ -11,6 +11,9 @@ import importlib.util
 import sys
 from typing import Any
 
+from flowpose.cli import coco_commands
+from flowpose.cli.routing import FirstWordRouter
+
 __all__ = ["add_parsers", "dispatch"]
 
 COMMANDS = ("train", "eval", "export")
@@ -30,11 +33,28 @@ def add_parsers(subparsers: Any) -> None:
     train.add_argument("--bench", action="store_true", help="time the data loader against the model step; no training")
     train.add_argument("--bench-batches", type=int, default=20, help="batches per --bench measurement (20)")
 
-    ev = subparsers.add_parser("eval", help="evaluate a checkpoint on a config's validation data")
-    ev.add_argument("config", help="training config (YAML) whose data.val is used")
-    ev.add_argument("checkpoint", help="a best.pt or last.pt")
-    ev.add_argument("--set", help=over_help, **over)
-    ev.add_argument("--json", metavar="FILE", help="also write the metrics as JSON")
+    # `eval CONFIG CHECKPOINT` (a checkpoint) and `eval coco ...` (ONNX models on COCO-style
+    # images, no torch) share the command: the first word picks the parser.
+    ev = subparsers.add_parser(
+        "eval",
+        help="evaluate a checkpoint (eval CONFIG CHECKPOINT) or the pose models on COCO-style images (eval coco)",
+        usage="flowpose eval CONFIG CHECKPOINT [--set KEY=VALUE] [--json FILE]\n"
+        "       flowpose eval coco --images DIR --annotations FILE [...]  (see flowpose eval coco -h)",
+    )
+    checkpoint = argparse.ArgumentParser(prog="flowpose eval", description="evaluate a checkpoint on its config's data")
+    checkpoint.add_argument("config", help="training config (YAML) whose data.val is used")
+    checkpoint.add_argument("checkpoint", help="a best.pt or last.pt")
+    checkpoint.add_argument("--set", help=over_help, **over)
+    checkpoint.add_argument("--json", metavar="FILE", help="also write the metrics as JSON")
+    ev.add_argument(
+        "eval_target",
+        action=FirstWordRouter,
+        routes={"coco": coco_commands.build_parser()},
+        fallback=checkpoint,
+        fallback_name="checkpoint",
+        metavar="{CONFIG,coco} ...",
+        help="a training config (then CHECKPOINT), or coco",
+    )
 
     ex = subparsers.add_parser("export", help="export a checkpoint to ONNX with its model card")
     ex.add_argument("checkpoint", help="a best.pt or last.pt")
