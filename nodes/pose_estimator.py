@@ -3,20 +3,26 @@
 All crops of a frame run as one batched ``session.run`` (see :mod:`flowpose.pose`).
 Instances with other labels pass through untouched, so estimators chain in series (people,
 then animals) or run side by side on the same detections, joined by ``MergeInstances``.
+
+Without a detector (``box: frame`` or ``box: roi``) it is DeepLabCut-Live's single-animal
+loop: the model runs on the whole frame or a fixed ROI, optionally on a dynamic crop around
+the last pose (:mod:`flowpose.pose.region`), and adds one instance per frame.
 """
 
 from __future__ import annotations
 
 import collections
 import statistics
+from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from flowpose.frame import Frame, Instance
 from flowpose.models import PRESETS
 from flowpose.node import Node, NodeParams
 from flowpose.pose import PoseTimings, TopdownModel, open_pose_model
+from flowpose.pose.region import DynamicCrop, clip_box, keypoint_box
 from flowpose.zoo import ModelNotFoundError
 
 #: Frames whose timings are kept for the summary logged at close.
@@ -47,6 +53,36 @@ class TopdownPoseEstimator(Node):
         max_instances: int = Field(
             20, ge=1, description="At most this many instances per frame (highest scores first); the rest keep none."
         )
+        box: Literal["detections", "frame", "roi"] = Field(
+            "detections",
+            description="Where to look: the boxes of the instances on the frame (detections), or, without a "
+            "detector, the whole frame (frame) or the fixed `roi`, adding one instance per frame.",
+        )
+        roi: list[float] | None = Field(
+            None, min_length=4, max_length=4, description="[x1, y1, x2, y2] in image pixels, for box: roi."
+        )
+        dynamic_crop: bool = Field(
+            False, description="box frame/roi: run on a crop around the last pose's keypoints (DeepLabCut-Live)."
+        )
+        crop_margin: float = Field(20.0, ge=0, description="Pixels added on every side of the keypoints' bounds.")
+        crop_threshold: float = Field(
+            0.5, ge=0, description="Keypoints scoring at least this are found; a lower mean score drops the crop."
+        )
+        crop_min_keypoints: int = Field(
+            1, ge=1, description="Fewer keypoints found than this drops the crop (back to the whole frame/roi)."
+        )
+
+        @model_validator(mode="after")
+        def _region_params_fit(self) -> TopdownPoseEstimator.Params:
+            if self.box == "roi" and self.roi is None:
+                raise ValueError("box: roi needs roi: [x1, y1, x2, y2]")
+            if self.roi is not None and self.box != "roi":
+                raise ValueError(f"roi is only used with box: roi (box is {self.box!r})")
+            if self.roi is not None and (self.roi[2] <= self.roi[0] or self.roi[3] <= self.roi[1]):
+                raise ValueError(f"roi must be [x1, y1, x2, y2] with x2 > x1 and y2 > y1, got {self.roi}")
+            if self.dynamic_crop and self.box == "detections":
+                raise ValueError("dynamic_crop needs box: frame or box: roi (detections give their own boxes)")
+            return self
 
     @classmethod
     def check(cls, params: NodeParams) -> list[tuple[str, str]]:
@@ -64,6 +100,9 @@ class TopdownPoseEstimator(Node):
         spec = open_pose_model(p.model, p.preset)
         self._model = TopdownModel(spec, p.providers, p.intra_op_threads, capacity=min(p.max_instances, 8))
         self._labels = frozenset(p.labels or spec.card.labels)
+        # Without a detector the node makes the instance: it takes the first label listed.
+        self._label = (p.labels or spec.card.labels)[0]
+        self._crop: DynamicCrop | None = None
         self._layout_name = spec.card.keypoint_layout or spec.layout.name
         self._timings: collections.deque[PoseTimings] = collections.deque(maxlen=TIMING_WINDOW)
         self.last_timings: PoseTimings | None = None
@@ -95,6 +134,8 @@ class TopdownPoseEstimator(Node):
         return picked
 
     def process(self, frame: Frame) -> Frame:
+        if self.params.box != "detections":
+            return self._process_region(frame)
         served = self._served(frame.instances)
         if not served:
             return frame
@@ -107,6 +148,42 @@ class TopdownPoseEstimator(Node):
             )
         self._record(result.timings, len(served))
         return frame.with_instances(instances)
+
+    def _base_box(self, frame: Frame) -> np.ndarray:
+        """The whole frame, or the ROI clipped to it."""
+        whole = np.array([0, 0, frame.width, frame.height], np.float32)
+        return whole if self.params.roi is None else clip_box(np.asarray(self.params.roi, np.float32), whole)
+
+    def _process_region(self, frame: Frame) -> Frame:
+        """No detector: one run on the whole frame / ROI / dynamic crop, one new instance."""
+        p = self.params
+        base = self._base_box(frame)
+        if p.dynamic_crop:
+            if self._crop is None:
+                self._crop = DynamicCrop(base, p.crop_margin, p.crop_threshold, p.crop_min_keypoints)
+            self._crop.base = base  # the frame size may change (a new camera mode)
+            region, mode = self._crop.box(), "crop" if self._crop.following else p.box
+        else:
+            region, mode = base, p.box
+        # No padding: the region is exactly what the model should see (the margin pads crops).
+        result = self._model(frame.image, region[None], 1.0, p.flip_test)
+        keypoints, scores = result.keypoints[0], result.scores[0]
+        self.counters["cropped" if mode == "crop" else "whole"] += 1
+        if self._crop is not None and self._crop.update(keypoints, scores) == "lost" and mode == "crop":
+            self.counters["crop_lost"] += 1
+        bbox = keypoint_box(keypoints, scores, p.crop_threshold, p.crop_margin, base, p.crop_min_keypoints)
+        instance = Instance(
+            region if bbox is None else bbox,
+            # Codec scores are not probabilities (SimCC's exceed 1); an instance score stays in [0, 1].
+            score=float(np.clip(np.mean(scores), 0.0, 1.0)) if len(scores) else 0.0,
+            label=self._label,
+            keypoints=keypoints,
+            keypoint_scores=scores,
+            layout=self._layout_name,
+        )
+        self._record(result.timings, 1)
+        meta = {**frame.meta, "pose_region": {"node": self.name, "mode": mode, "box": region.tolist()}}
+        return frame.replace(instances=(*frame.instances, instance), meta=meta)
 
     def _record(self, timings: PoseTimings, crops: int) -> None:
         self.last_timings = timings
