@@ -85,6 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--layouts", default="thread,process", help="comma-separated: thread,process")
     pipe.add_argument("--repeats", type=int, default=1, help="runs per layout and kind (medians are shown)")
     pipe.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    loop = bench_sub.add_parser("closedloop", help="capture-to-action latency: a graph vs a DeepLabCut-Live-style loop")
+    loop.add_argument("--model", help="pose ONNX (path or zoo:NAME) with a card; default: zoo:flowpose-animal")
+    loop.add_argument("--preset", help="card preset for a model without a card (e.g. rtmpose_simcc)")
+    loop.add_argument("--video", help="video file; default: ../shared/data/videos/mouse_openfield.mp4")
+    loop.add_argument("--frames", type=int, default=300, help="frames per run")
+    loop.add_argument("--repeats", type=int, default=3, help="runs per path and mode (medians are shown)")
+    loop.add_argument("--modes", default="max,live", help="comma-separated: max (full speed), live (paced)")
+    loop.add_argument("--threads", type=int, default=None, help="intra-op threads (default: the available cores)")
+    loop.add_argument("--no-dynamic-crop", action="store_true", help="always run on the whole frame")
+    loop.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     from flowpose.cli import eval_commands  # light: argparse set-up only
 
     eval_commands.add_parsers(bench_sub)  # bench smoothing
@@ -152,6 +162,10 @@ def _main(argv: Sequence[str] | None) -> int:
         from flowpose.bench import pipeline
 
         return pipeline.main(args)
+    if args.command == "bench" and args.bench == "closedloop":
+        from flowpose.bench import closedloop
+
+        return closedloop.main(args)
     if args.command == "bench" and args.bench == "pose":
         from flowpose.bench import pose
 
