@@ -27,6 +27,7 @@ import numpy as np
 from pydantic import Field
 
 from flowpose.frame import Frame, Instance
+from flowpose.meta import load_layout
 from flowpose.node import Node, NodeParams
 from flowpose.nodes.output_paths import ensure_output_folder, output_path_problem
 
@@ -168,17 +169,44 @@ class PoseRecorder(Node):
         # Unbuffered: each line goes to the OS in one write() as soon as it is made.
         self._file = open(self.path, "wb", buffering=0)  # noqa: SIM115 (closed in close())
         self.frames_written = 0
+        self._layouts_named: set[str] = set()  # layouts whose keypoint names are in the file already
 
     def _default_coco(self) -> Path:
         stem = self.path.name[: -len(self.path.suffix)] if self.path.suffix else self.path.name
         return self.path.with_name(f"{stem}.coco.json")
 
     def process(self, frame: Frame) -> None:
-        data = memoryview((json.dumps(frame_record(frame), allow_nan=False) + "\n").encode())
+        record = frame_record(frame)
+        names = self._new_keypoint_names(frame)
+        if names:
+            record["keypoint_names"] = names
+        data = memoryview((json.dumps(record, allow_nan=False) + "\n").encode())
         while data:  # a raw write may take fewer bytes than offered
             data = data[self._file.write(data) :]
         self.frames_written += 1
         return None
+
+    def _new_keypoint_names(self, frame: Frame) -> dict[str, list[str]]:
+        """Layout name -> keypoint names, for the layouts this recording has not named yet.
+
+        Written once per layout, on the first line that uses it, so that the file says what
+        its keypoints are even for a model's own layout (embedded in its card, no file anywhere).
+        """
+        seen = self._layouts_named
+        new: dict[str, list[str]] = {}
+        for inst in frame.instances:
+            name = inst.layout
+            if not name or name in seen or inst.keypoints is None:
+                continue
+            seen.add(name)
+            try:
+                layout = load_layout(name)
+            except (ValueError, FileNotFoundError) as exc:  # e.g. a custom layout known in another process only
+                self.log.warning("keypoint layout %r: names not recorded (%s)", name, exc)
+                continue
+            if layout.num_keypoints == inst.num_keypoints:
+                new[name] = list(layout.keypoint_names)
+        return new
 
     def close(self) -> None:
         file = getattr(self, "_file", None)

@@ -8,6 +8,6 @@ Example:
 """
 
 from flowpose.meta.layout import KeypointLayout
-from flowpose.meta.loading import available_layouts, layout_from_dict, load_layout
+from flowpose.meta.loading import available_layouts, layout_from_dict, load_layout, register_layout
 
-__all__ = ["KeypointLayout", "available_layouts", "layout_from_dict", "load_layout"]
+__all__ = ["KeypointLayout", "available_layouts", "layout_from_dict", "load_layout", "register_layout"]

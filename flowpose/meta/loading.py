@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import logging
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,42 @@ _SUFFIXES = (".yaml", ".yml")
 _HALVES = ("upper", "lower")
 _KEYPOINT_FIELDS = {"name", "color", "sigma", "weight", "half"}
 _TOP_FIELDS = {"name", "description", "keypoints", "flip_pairs", "skeleton"}
+
+# Layouts made known at run time (embedded in a model's card), by name: instances carry only
+# the name, and the nodes downstream of the pose node (Visualizer, Tracker, PoseRecorder)
+# look it up here. Per process: a node in another process does not see them.
+_REGISTERED: dict[str, KeypointLayout] = {}
+_REGISTER_LOCK = threading.Lock()
+
+
+def register_layout(layout: KeypointLayout) -> KeypointLayout:
+    """Make ``layout`` loadable by its name in this process (a model card's embedded layout).
+
+    Registering the same layout again is a no-op. A built-in's name is refused unless the
+    layout equals the built-in: a model must not redefine ``coco17`` for the whole process.
+
+    Returns:
+        The layout now registered under that name.
+
+    Raises:
+        ValueError: Another, different layout already has the name.
+    """
+    name = layout.name
+    if name in available_layouts():
+        if _load_builtin(name) != layout:
+            raise ValueError(
+                f"keypoint layout {name!r} differs from the built-in layout of that name; "
+                "export the model under another layout name (export.keypoint_layout)"
+            )
+        return _load_builtin(name)
+    with _REGISTER_LOCK:
+        known = _REGISTERED.setdefault(name, layout)
+    if known != layout:
+        raise ValueError(
+            f"two different keypoint layouts are called {name!r} (models trained on different keypoints); "
+            "export one of them under another layout name (export.keypoint_layout)"
+        )
+    return known
 
 
 def available_layouts() -> list[str]:
@@ -55,14 +92,18 @@ def load_layout(name_or_path: str | Path) -> KeypointLayout:
         if not path.is_file():
             raise FileNotFoundError(f"keypoint layout file not found: {path}")
         return _parse_yaml(path.read_text(encoding="utf-8"), source=str(path))
-    return _load_builtin(text)
+    registered = _REGISTERED.get(text)
+    return registered if registered is not None else _load_builtin(text)
 
 
 @functools.cache
 def _load_builtin(name: str) -> KeypointLayout:
     known = available_layouts()
     if name not in known:
-        raise ValueError(f"unknown keypoint layout {name!r}; built-in layouts: {known} (or give a .yaml path)")
+        raise ValueError(
+            f"unknown keypoint layout {name!r}; built-in layouts: {known} (or give a .yaml path; "
+            "models exported by flowpose carry their own layout in their card)"
+        )
     resource = importlib.resources.files(_DATA_PACKAGE).joinpath(_DATA_DIR, f"{name}.yaml")
     layout = _parse_yaml(resource.read_text(encoding="utf-8"), source=f"built-in layout {name!r}")
     if layout.name != name:

@@ -15,6 +15,7 @@ from typing import Any
 
 from flowpose.codecs import build_codec
 from flowpose.codecs.base import check_choice, check_size
+from flowpose.meta import KeypointLayout, layout_from_dict
 
 __all__ = ["CARD_KEY", "DECODERS", "FORMAT_VERSION", "ModelCard"]
 
@@ -48,6 +49,10 @@ class ModelCard:
         decoder_params: Detection: the decoder's parameters (e.g. ``strides`` for YOLOX).
         codec: Pose: codec config as from ``Codec.to_config()``.
         keypoint_layout: Pose: keypoint layout name or file (``"coco17"``, ``"ap10k"``).
+        layout: Pose: the whole keypoint layout in the layout file format (names, colours,
+            sigmas, flip pairs, skeleton), named ``keypoint_layout``: a model trained on your
+            own keypoints then runs anywhere with no layout file beside it. None: the
+            layout is looked up by name (built-ins, older cards).
         labels: Pose: the detection labels this model serves (``["person"]``).
         name: Short model name, for logs.
         description: Free text (origin, training data, license).
@@ -73,6 +78,7 @@ class ModelCard:
     decoder_params: dict[str, Any] = field(default_factory=dict)
     codec: dict[str, Any] | None = None
     keypoint_layout: str | None = None
+    layout: dict[str, Any] | None = None
     labels: tuple[str, ...] = ()
     name: str = ""
     description: str = ""
@@ -94,6 +100,7 @@ class ModelCard:
         # Own copies: a card is shared between threads and must not change with the caller's dicts.
         set_(self, "decoder_params", copy.deepcopy(self.decoder_params))
         set_(self, "codec", copy.deepcopy(self.codec))
+        set_(self, "layout", copy.deepcopy(self.layout))
         if self.input_name is not None and not (isinstance(self.input_name, str) and self.input_name):
             raise ValueError(f"input_name must be a non-empty string or None, got {self.input_name!r}")
         if self.output_names is not None:
@@ -128,7 +135,7 @@ class ModelCard:
             or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in strides)
         ):
             raise ValueError(f"decoder 'yolox' needs decoder_params.strides, positive ints, got {strides!r}")
-        for name in ("codec", "keypoint_layout"):
+        for name in ("codec", "keypoint_layout", "layout"):
             if getattr(self, name) is not None:
                 raise ValueError(f"{name} applies to pose cards only, but task is 'detection'")
         if self.labels:
@@ -150,9 +157,29 @@ class ModelCard:
             )
         if not (isinstance(self.keypoint_layout, str) and self.keypoint_layout):
             raise ValueError(f"a pose card needs keypoint_layout ('coco17'...), got {self.keypoint_layout!r}")
+        if self.layout is not None:
+            embedded = self.embedded_layout()
+            if embedded is not None and embedded.name != self.keypoint_layout:
+                raise ValueError(
+                    f"layout is named {embedded.name!r} but keypoint_layout is {self.keypoint_layout!r}; "
+                    "they must agree (instances carry the name)"
+                )
         set_(self, "labels", _names(self.labels, "labels"))
         if self.decoder is not None or self.classes or self.decoder_params:
             raise ValueError("decoder, decoder_params and classes apply to detection cards only, not 'pose'")
+
+    def embedded_layout(self) -> KeypointLayout | None:
+        """The keypoint layout carried in the card, or None when it only names one.
+
+        Raises:
+            ValueError: The embedded layout is malformed (the message names the field).
+        """
+        if self.layout is None:
+            return None
+        try:
+            return layout_from_dict(self.layout, source="layout")
+        except ValueError as exc:
+            raise ValueError(f"embedded {exc}") from None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON/YAML-ready fields (lists, not tuples); None fields are left out."""

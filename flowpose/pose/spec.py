@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flowpose.codecs import Codec, build_codec
-from flowpose.meta import KeypointLayout, load_layout
+from flowpose.meta import KeypointLayout, load_layout, register_layout
 from flowpose.models import ModelCard, find_card
 from flowpose.models.metadata import ModelIO
 from flowpose.zoo import resolve_model
@@ -31,7 +31,7 @@ class PoseModelSpec:
         card: Its card (task ``"pose"``).
         card_source: Where the card came from: ``"embedded"``, ``"sidecar"`` or ``"preset"``.
         codec: The decoder built from ``card.codec``.
-        layout: The keypoint layout named by the card.
+        layout: The keypoint layout the card embeds, else the one it names.
         input_name: The image input.
         output_names: The outputs the codec decodes, in its order.
         fixed_batch: The batch size the model insists on, or None for a dynamic batch axis.
@@ -65,15 +65,26 @@ def open_pose_model(ref: str | os.PathLike[str], preset: str | None = None) -> P
             "TopdownPoseEstimator needs a pose model (task: pose)"
         )
     codec = build_codec(card.codec or {})
-    try:
-        layout = load_layout(card.keypoint_layout or "")
-    except (ValueError, FileNotFoundError) as exc:
-        raise ValueError(f"{path}: card keypoint_layout: {exc}") from None
+    layout = _card_layout(card, path)
     input_name, shape = _image_input(card, found.io)
     batch = shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None
     outputs = _decoded_outputs(card, codec, found.io, path)
     _check_output_shapes(codec, layout, found.io, outputs, path)
     return PoseModelSpec(path, card, found.source, codec, layout, input_name, outputs, batch)
+
+
+def _card_layout(card: ModelCard, path: Path) -> KeypointLayout:
+    """The card's embedded layout (registered so that nodes downstream find it by name), else the named one."""
+    try:
+        embedded = card.embedded_layout()
+        if embedded is not None:
+            return register_layout(embedded)
+    except ValueError as exc:
+        raise ValueError(f"{path}: card layout: {exc}") from None
+    try:
+        return load_layout(card.keypoint_layout or "")
+    except (ValueError, FileNotFoundError) as exc:
+        raise ValueError(f"{path}: card keypoint_layout: {exc}") from None
 
 
 def _image_input(card: ModelCard, io: ModelIO) -> tuple[str, list[int | str | None]]:

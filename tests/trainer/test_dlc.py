@@ -151,13 +151,41 @@ def test_bad_label_files_name_file_and_line(tmp_path: Path, labels: str, message
     assert "CollectedData_Ann.csv" in str(info.value)
 
 
-def test_h5_only_project_says_how_to_get_the_csv(tmp_path: Path) -> None:
+def test_h5_only_project_is_read_like_its_csv(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("tables")
+    project = make_project(tmp_path / "proj")
+    _, from_csv = load_dlc_project(project)
+    csv = project / "labeled-data" / "vid1" / "CollectedData_Ann.csv"
+    # What DeepLabCut writes: the same table, a MultiIndex of 3 column levels, as HDF5.
+    table = pd.read_csv(csv, header=[0, 1, 2], index_col=0)
+    table.to_hdf(csv.with_suffix(".h5"), key="df_with_missing", mode="w")
+    csv.unlink()
+    _, from_h5 = load_dlc_project(project)
+    assert [f.relpath for f in from_h5] == [f.relpath for f in from_csv]
+    for a, b in zip(from_h5, from_csv, strict=True):
+        np.testing.assert_array_equal(a.keypoints, b.keypoints)
+    csv.with_suffix(".h5").write_bytes(b"\x89HDF not really")
+    with pytest.raises(ValueError, match=r"CollectedData_Ann.h5: not a DeepLabCut label table"):
+        load_dlc_project(project)
+
+
+def test_h5_without_pandas_says_how_to_install_or_get_the_csv(tmp_path: Path) -> None:
     project = make_project(tmp_path / "proj")
     csv = project / "labeled-data" / "vid1" / "CollectedData_Ann.csv"
     csv.unlink()
-    (csv.with_suffix(".h5")).write_bytes(b"\x89HDF")
-    with pytest.raises(FileNotFoundError, match=r"only CollectedData_Ann.h5 .*read_hdf"):
-        load_dlc_project(project)
+    csv.with_suffix(".h5").write_bytes(b"\x89HDF")
+    # A light install: no PyTables (None in sys.modules makes its import fail, as when absent).
+    probe = textwrap.dedent(f"""\
+        import sys
+        sys.modules["tables"] = None
+        from flowpose.cli.main import main
+        sys.exit(main(["data", "import", {str(project)!r}, "-o", {str(tmp_path / "o.json")!r}]))
+        """)
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2, res.stderr
+    assert "pip install 'flowpose[h5]'" in res.stderr and "read_hdf" in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 def test_image_size_reads_png_headers_and_decodes_others(tmp_path: Path) -> None:
@@ -192,4 +220,4 @@ def test_cli_import_runs_without_torch(tmp_path: Path) -> None:
         text=True,
         timeout=120,
     )
-    assert missing.returncode == 2 and "no config.yaml" in missing.stderr
+    assert missing.returncode == 2 and "does not exist" in missing.stderr and "config.yaml" in missing.stderr

@@ -1,9 +1,10 @@
 """Reading a DeepLabCut project: its ``config.yaml`` and the labelled frames of ``labeled-data/``.
 
-Only the CSV label files are read (``labeled-data/<video>/CollectedData_<scorer>.csv``, see
+The CSV label files are read (``labeled-data/<video>/CollectedData_<scorer>.csv``, see
 :mod:`flowpose.trainer.data.dlc_labels`): they sit beside the ``.h5`` files DeepLabCut writes,
-need no pandas/PyTables, and are what people edit by hand. No torch and no pandas here:
-``flowpose data import-dlc`` runs on the light install.
+need no pandas/PyTables, and are what people edit by hand. A folder with only the ``.h5`` is
+read with pandas + PyTables (the ``h5`` extra). No torch here: ``flowpose data import`` runs
+on the light install.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from flowpose.trainer.data.dlc_labels import DlcFrame, DlcProject, read_labels_csv
+from flowpose.trainer.data.dlc_labels import DlcFrame, DlcProject, read_labels_csv, read_labels_h5
 
-__all__ = ["DlcFrame", "DlcProject", "load_dlc_project", "read_dlc_config", "read_labels_csv"]
+__all__ = ["DlcFrame", "DlcProject", "label_files", "load_dlc_project", "read_dlc_config", "read_labels_csv"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +71,23 @@ def load_dlc_project(root: str | Path) -> tuple[DlcProject, list[DlcFrame]]:
     if not data.is_dir():
         raise FileNotFoundError(f"{project.root}: no labeled-data folder; label some frames in DeepLabCut first")
     frames: list[DlcFrame] = []
-    for folder in sorted(p for p in data.iterdir() if p.is_dir()):
-        csv_path = _label_file(folder, project.scorer)
-        if csv_path is not None:
-            frames += read_labels_csv(csv_path, project)
+    for path in label_files(project):
+        frames += read_labels_h5(path, project) if path.suffix == ".h5" else read_labels_csv(path, project)
     if not frames:
-        raise FileNotFoundError(f"{data}: no CollectedData_{project.scorer}.csv in any video folder")
+        raise FileNotFoundError(
+            f"{data}: no CollectedData_{project.scorer}.csv (or .h5) in any video folder; "
+            "label frames in DeepLabCut first (each labeled-data/<video>/ needs its CollectedData file)"
+        )
     return project, frames
+
+
+def label_files(project: DlcProject) -> list[Path]:
+    """The label file of each video folder under ``labeled-data/`` (CSV, else .h5), sorted."""
+    data = project.root / "labeled-data"
+    if not data.is_dir():
+        return []
+    found = (_label_file(folder, project.scorer) for folder in sorted(p for p in data.iterdir() if p.is_dir()))
+    return [p for p in found if p is not None]
 
 
 def _label_file(folder: Path, scorer: str) -> Path | None:
@@ -90,11 +101,7 @@ def _label_file(folder: Path, scorer: str) -> Path | None:
     if len(others) > 1:
         raise ValueError(f"{folder}: no {wanted.name} and several other label files {[p.name for p in others]}")
     h5 = sorted(folder.glob("CollectedData_*.h5"))
-    if h5:
-        raise FileNotFoundError(
-            f"{folder}: only {h5[0].name} is there; this importer reads the CSV DeepLabCut writes beside it. "
-            f'Write it with: python -c "import pandas as pd; '
-            f"pd.read_hdf('{h5[0]}').to_csv('{h5[0].with_suffix('.csv')}')\""
-        )
+    if h5:  # DeepLabCut writes both; only the .h5 is left when the CSV was deleted or never written
+        return h5[0]
     logger.info("%s: no label file, skipped (not labelled yet)", folder)
     return None

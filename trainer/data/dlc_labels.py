@@ -14,6 +14,7 @@ three (``labeled-data``, ``video``, ``img.png``). An empty cell means "not label
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import math
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-__all__ = ["DlcFrame", "DlcProject", "read_labels_csv"]
+__all__ = ["DlcFrame", "DlcProject", "read_labels_csv", "read_labels_h5"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,15 +66,56 @@ class DlcFrame:
     keypoints: np.ndarray
 
 
-def read_labels_csv(path: str | Path, project: DlcProject) -> list[DlcFrame]:
+def read_labels_h5(path: str | Path, project: DlcProject) -> list[DlcFrame]:
+    """Parse one ``CollectedData_<scorer>.h5`` (pandas + PyTables) into frames.
+
+    DeepLabCut's CSV is that DataFrame's ``to_csv()``: the frame is written the same way and
+    read by :func:`read_labels_csv`, so both files mean exactly the same.
+
+    Raises:
+        MissingExtraError: pandas or PyTables is not installed (the message says how to get them).
+        ValueError: Not a DeepLabCut label table, or the problems :func:`read_labels_csv` names.
+    """
+    path = Path(path)
+    try:
+        import pandas as pd
+        import tables  # noqa: F401  (pandas.read_hdf needs it; fail here with the clear message)
+    except ImportError:
+        from flowpose.trainer.data.importers.base import MissingExtraError
+
+        raise MissingExtraError(
+            f"{path}: reading DeepLabCut .h5 labels needs pandas and PyTables: pip install 'flowpose[h5]'; "
+            f'or write the CSV DeepLabCut keeps beside it: python -c "import pandas as pd; '
+            f"pd.read_hdf('{path}').to_csv('{path.with_suffix('.csv')}')\""
+        ) from None
+    try:
+        table = pd.read_hdf(path)
+    except Exception as exc:  # PyTables/HDF5 raise many types for a damaged or foreign file
+        raise ValueError(f"{path}: not a DeepLabCut label table (pandas.read_hdf: {exc})") from None
+    if not isinstance(table, pd.DataFrame) or table.columns.nlevels not in (3, 4):
+        raise ValueError(f"{path}: not a DeepLabCut label table (expected 3 or 4 column header levels)")
+    table = table.copy()
+    table.index = table.index.set_names([None] * table.index.nlevels)  # no extra index-name header row
+    return read_labels_csv(path, project, text=table.to_csv())
+
+
+def read_labels_csv(path: str | Path, project: DlcProject, text: str | None = None) -> list[DlcFrame]:
     """Parse one ``CollectedData_<scorer>.csv`` into frames.
+
+    Args:
+        path: The label file (named in errors; images are looked for beside it).
+        project: Body parts, multi-animal flag and root of the project.
+        text: The CSV text, when it does not come from ``path`` itself (an .h5 table).
 
     Raises:
         ValueError: Bad header, unknown body part or coordinate, bad number, missing image.
     """
     path = Path(path)
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
+    if text is None:
+        text = path.read_text(encoding="utf-8-sig")
+    rows = [r for r in csv.reader(io.StringIO(text, newline="")) if any(c.strip() for c in r)]
+    if not rows:
+        raise ValueError(f"{path}: empty label file")
     names = [r[0].strip() if r else "" for r in rows[:5]]
     expected = (
         ["scorer", "individuals", "bodyparts", "coords"] if project.multi_animal else ["scorer", "bodyparts", "coords"]

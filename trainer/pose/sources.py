@@ -82,16 +82,20 @@ def build_source(spec: dict[str, Any], layout: KeypointLayout, base: Path, *, va
 
 
 def _import_dlc(spec: dict[str, Any], base: Path) -> tuple[dict[str, Path], Path]:
-    """Convert a DeepLabCut project to COCO train/val files once (cached by its settings)."""
+    """Convert a DeepLabCut project to COCO train/val files once (cached by label content and settings)."""
     from flowpose.trainer.data.dlc_coco import DlcImportOptions
     from flowpose.trainer.data.dlc_import import import_dlc
+    from flowpose.trainer.data.importers import content_digest, label_files
 
     project = _path(spec["project"], base)
     fraction = float(spec.get("val_fraction", 0.18))
     seed = int(spec.get("split_seed", 0))
     category = str(spec.get("category", "animal"))
     pairs = tuple((str(a), str(b)) for a, b in spec.get("flip_pairs", []))
-    key = json.dumps([str(project), fraction, seed, category, pairs]).encode()
+    # Keyed on the label files' bytes as well as the settings: edited labels make a new import
+    # instead of silently reusing the old one.
+    labels = content_digest(label_files(project))
+    key = json.dumps([str(project), labels, fraction, seed, category, pairs]).encode()
     root = Path(spec.get("cache_dir") or Path(tempfile.gettempdir()) / "flowpose-dlc")
     out = _path(root, base) / hashlib.sha1(key).hexdigest()[:12]
     files = {"train": out / "dlc_train.json", "val": out / "dlc_val.json"}

@@ -127,6 +127,7 @@ class PoseTask(Task):
         """The model card of this task's models (``export:`` fields and ``overrides`` on top)."""
         ex = {k: v for k, v in (self.config.get("export") or {}).items() if k not in FILE_OPTIONS}
         ex.update(overrides)
+        layout_name = str(ex.pop("keypoint_layout", self.layout.name))
         return ModelCard(
             task="pose",
             input_size=self.pipeline.input_size,
@@ -135,7 +136,10 @@ class PoseTask(Task):
             color_order=self.pipeline.color_order,
             output_names=tuple(self.build_output_names()),
             codec=self.codec.to_config(),
-            keypoint_layout=str(ex.pop("keypoint_layout", self.layout.name)),
+            keypoint_layout=layout_name,
+            # The whole layout travels in the card: a model of your own keypoints runs with no
+            # layout file beside it (the import folder that had one is often gone by then).
+            layout={**self.layout.to_dict(), "name": layout_name},
             labels=tuple(ex.pop("labels", [])) or _default_labels(self.data),
             name=str(ex.pop("name", "")),
             description=str(ex.pop("description", "")),
