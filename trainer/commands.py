@@ -27,6 +27,7 @@ from flowpose.trainer.engine import (
 from flowpose.trainer.engine.bench import bench_training, format_bench
 from flowpose.trainer.engine.config import config_base_dir, load_config
 from flowpose.trainer.engine.distributed import DistInfo
+from flowpose.trainer.engine.next_steps import next_steps
 
 __all__ = ["evaluate_command", "export_command", "train_command"]
 
@@ -63,7 +64,11 @@ def train_command(
         if result.metrics:
             print(_format_metrics(result.metrics))
         if result.best is not None:
-            print(f"best {task.best_metric}: {result.best:.4f}")
+            print(f"best {task.best_metric}: {result.best:.4f} (on val)")
+        if result.test_metrics:
+            print(f"test, best.pt on frames never trained or selected on (also in {out / 'test_metrics.json'}):")
+            print(_format_metrics(result.test_metrics))
+        print("\n".join(next_steps(config_path, config, out, result.best_checkpoint)))
     return 0
 
 

@@ -11,7 +11,7 @@ import importlib.util
 import sys
 from typing import Any
 
-from flowpose.cli import coco_commands
+from flowpose.cli import coco_commands, labels_commands
 from flowpose.cli.routing import FirstWordRouter
 
 __all__ = ["add_parsers", "dispatch"]
@@ -37,9 +37,11 @@ def add_parsers(subparsers: Any) -> None:
     # images, no torch) share the command: the first word picks the parser.
     ev = subparsers.add_parser(
         "eval",
-        help="evaluate a checkpoint (eval CONFIG CHECKPOINT) or the pose models on COCO-style images (eval coco)",
+        help="evaluate a checkpoint (eval CONFIG CHECKPOINT), the pose models on COCO-style images (eval coco) "
+        "or an exported model on labelled frames (eval labels)",
         usage="flowpose eval CONFIG CHECKPOINT [--set KEY=VALUE] [--json FILE]\n"
-        "       flowpose eval coco --images DIR --annotations FILE [...]  (see flowpose eval coco -h)",
+        "       flowpose eval coco --images DIR --annotations FILE [...]  (see flowpose eval coco -h)\n"
+        "       flowpose eval labels MODEL.onnx --data PROJECT [...]  (see flowpose eval labels -h)",
     )
     checkpoint = argparse.ArgumentParser(prog="flowpose eval", description="evaluate a checkpoint on its config's data")
     checkpoint.add_argument("config", help="training config (YAML) whose data.val is used")
@@ -49,11 +51,11 @@ def add_parsers(subparsers: Any) -> None:
     ev.add_argument(
         "eval_target",
         action=FirstWordRouter,
-        routes={"coco": coco_commands.build_parser()},
+        routes={"coco": coco_commands.build_parser(), "labels": labels_commands.build_parser()},
         fallback=checkpoint,
         fallback_name="checkpoint",
-        metavar="{CONFIG,coco} ...",
-        help="a training config (then CHECKPOINT), or coco",
+        metavar="{CONFIG,coco,labels} ...",
+        help="a training config (then CHECKPOINT), coco or labels",
     )
 
     ex = subparsers.add_parser("export", help="export a checkpoint to ONNX with its model card")
@@ -76,6 +78,8 @@ def _missing_extra() -> list[str]:
 
 def dispatch(args: argparse.Namespace) -> int:
     """Run ``train``/``eval``/``export``; 0 ok, 1 failure, 2 missing file or bad config, 3 no extra."""
+    if args.command == "eval" and getattr(args, "eval_target", None) == "labels":
+        return labels_commands.dispatch(args)  # ONNX Runtime only: no train extra needed
     missing = _missing_extra()
     if missing:
         print(

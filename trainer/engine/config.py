@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["CONFIG_DIR_KEY", "apply_overrides", "check_keys", "config_base_dir", "load_config"]
+__all__ = ["CONFIG_DIR_KEY", "apply_overrides", "check_keys", "config_base_dir", "config_changes", "load_config"]
 
 # Bookkeeping key added at load time: the folder relative data paths are resolved against.
 # It travels inside checkpoints, so `flowpose export CHECKPOINT` finds the same files.
@@ -77,3 +77,24 @@ def check_keys(section: Mapping[str, Any], known: Iterable[str] | type, where: s
     unknown = sorted(set(section) - known)
     if unknown:
         raise ValueError(f"unknown key(s) {unknown} in {where}; known: {sorted(known)}")
+
+
+def config_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Dotted keys whose value differs between two configs, with ``(key, old, new)``.
+
+    A key present on one side only reads as ``None`` on the other. The bookkeeping key
+    :data:`CONFIG_DIR_KEY` is left out: running the same config from another folder is no change.
+    """
+    changes: list[tuple[str, Any, Any]] = []
+
+    def walk(a: Any, b: Any, prefix: str) -> None:
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            for key in list(a) + [k for k in b if k not in a]:
+                if not prefix and key == CONFIG_DIR_KEY:
+                    continue
+                walk(a.get(key), b.get(key), f"{prefix}{key}" if not prefix else f"{prefix}.{key}")
+        elif a != b:
+            changes.append((prefix, a, b))
+
+    walk(old, new, "")
+    return changes

@@ -10,9 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MetricsLog", "Progress"]
+__all__ = ["LINE_COLUMNS", "MetricsLog", "Progress", "epoch_lines", "fit_line"]
 
 log = logging.getLogger(__name__)
+
+#: Terminal width the per-epoch log lines fit, with the CLI's log prefix
+#: (``12:34:56 INFO    flowpose.trainer.engine.loop: ``, 47 characters) in front.
+LINE_COLUMNS = 100
+_PREFIX = len("12:34:56 INFO    flowpose.trainer.engine.loop: ")
 
 
 class MetricsLog:
@@ -91,3 +96,42 @@ class Progress:
         if self.live:
             sys.stderr.write("\n")
             sys.stderr.flush()
+
+
+def fit_line(fields: list[str], width: int = LINE_COLUMNS - _PREFIX) -> str:
+    """Join ``fields`` with spaces, dropping trailing ones (the least important) that do not fit."""
+    line = ""
+    for f in fields:
+        candidate = f"{line} {f}" if line else f
+        if len(candidate) > width:
+            break
+        line = candidate
+    return line
+
+
+def epoch_lines(
+    row: dict[str, Any], epochs: int, best_metric: str, best: float | None, width: int = LINE_COLUMNS - _PREFIX
+) -> list[str]:
+    """The log lines of one epoch: training figures, then (on evaluated epochs) validation.
+
+    Each fits ``width`` columns, so that with the log prefix a line fits a 100-column terminal;
+    metrics.csv keeps every column (OKS AP/AR, the loss parts, the learning rate at full precision).
+    """
+    wait = row.get("data_wait")
+    train = [
+        f"epoch {row['epoch']}/{epochs}",
+        f"loss {row['loss']:.4g}",
+        f"lr {row['lr']:.2g}",
+        f"{row['epoch_s']:.1f}s" if "epoch_s" in row else "",
+        f"{row['samples_per_s']:.0f}/s" if "samples_per_s" in row else "",
+        f"wait {wait:.0%}" if wait is not None else "",
+    ]
+    lines = [fit_line([f for f in train if f], width)]
+    val = {k[4:]: v for k, v in row.items() if k.startswith("val_") and isinstance(v, (int, float))}
+    if val:
+        keys = [best_metric, *(k for k in ("epe", "pck@0.1", "oks_AP") if k != best_metric)]
+        fields = ["  val"] + [f"{k} {val[k]:.4g}" for k in keys if k in val]
+        if best is not None and val.get(best_metric) == best:
+            fields.insert(2, "(best)")
+        lines.append(fit_line(fields, width))
+    return lines

@@ -7,6 +7,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -21,9 +22,10 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 from flowpose.trainer.engine.checkpoint import Checkpoint, load_checkpoint, load_init_weights, save_checkpoint
+from flowpose.trainer.engine.config import config_changes
 from flowpose.trainer.engine.distributed import DistInfo, pick_device
 from flowpose.trainer.engine.epoch import run_epoch
-from flowpose.trainer.engine.logs import MetricsLog
+from flowpose.trainer.engine.logs import MetricsLog, epoch_lines, fit_line
 from flowpose.trainer.engine.parts import (
     build_optimizer,
     build_scheduler,
@@ -50,6 +52,8 @@ class FitResult:
         best: Best value of the task's ``best_metric`` (None if never evaluated).
         metrics: The last evaluation's metrics.
         history: One dict per epoch, as in metrics.csv.
+        test_metrics: ``best.pt``'s metrics on the task's test data (empty without any):
+            frames neither trained nor selected on.
     """
 
     output_dir: Path
@@ -57,6 +61,7 @@ class FitResult:
     best: float | None
     metrics: dict[str, float] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
+    test_metrics: dict[str, float] = field(default_factory=dict)
 
     @property
     def best_checkpoint(self) -> Path:
@@ -140,6 +145,7 @@ class Trainer:
                 scaler.load_state_dict(ckpt.scaler)
             state = _Progress(ckpt.epoch, ckpt.step, ckpt.best, ckpt.metrics, ckpt.history)
             log.info("resumed from %s at epoch %d (step %d)", resume, state.epoch, state.step)
+            warn_config_changes(ckpt.config, self.task.config, resume)
         net: nn.Module = model
         if info.distributed:
             net = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
@@ -148,6 +154,8 @@ class Trainer:
         if val_set is not None and info.is_main:
             val_loader = make_loader(self.task, val_set, s, train=False, seed=self.seed)
         end = min(s.epochs, stop_after) if stop_after else s.epochs
+        if logs is not None:
+            log.info("per-epoch metrics, all columns: %s", logs.path)
         for epoch in range(state.epoch, end):
             seed = epoch_seed(self.seed, epoch, info.rank)
             seed_everything(seed)
@@ -171,12 +179,39 @@ class Trainer:
                 logs.add(row)
                 state.history = logs.rows
                 self._save_last(model, optimizer, scheduler, scaler, state)
-                _log_row(row)
+                for line in epoch_lines(row, s.epochs, self.task.best_metric, state.best):
+                    log.info("%s", line)
             if info.distributed:
                 dist.barrier()
+        test: dict[str, float] = {}
         if logs is not None:
             logs.close()
-        return FitResult(self.output_dir, end, state.best, state.metrics, state.history)
+            test = self._evaluate_test(model)
+        return FitResult(self.output_dir, end, state.best, state.metrics, state.history, test)
+
+    def _evaluate_test(self, model: nn.Module) -> dict[str, float]:
+        """``best.pt`` on the task's test data, once, after training; written to ``test_metrics.json``.
+
+        The test frames never choose anything (``best.pt`` is chosen on val), so this is the
+        figure to report. Returns {} without test data or a ``best.pt``.
+        """
+        best = self.output_dir / "best.pt"
+        test_set = self.task.test_dataset()
+        if test_set is None or len(test_set) == 0 or not best.is_file():
+            return {}
+        ckpt = load_checkpoint(best)
+        trained = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        model.load_state_dict(ckpt.model)
+        loader = make_loader(self.task, test_set, self.settings, train=False, seed=self.seed)
+        metrics = self._evaluate(model, loader)
+        model.load_state_dict(trained)  # leave the caller's model as trained
+        report = {"checkpoint": "best.pt", "epoch": ckpt.epoch, "instances": len(test_set), "metrics": metrics}
+        (self.output_dir / "test_metrics.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+        keys = [self.task.best_metric, *(k for k in ("epe", "pck@0.1") if k != self.task.best_metric)]
+        shown = [f"test ({len(test_set)}, best.pt of epoch {ckpt.epoch}):"]
+        shown += [f"{k} {metrics[k]:.4g}" for k in keys if k in metrics]
+        log.info("%s", fit_line(shown))
+        return metrics
 
     def _init_weights(self) -> dict[str, torch.Tensor]:
         """The model weights of ``train.init_from`` (resolved against the config's folder)."""
@@ -225,6 +260,13 @@ class Trainer:
         save_checkpoint(ckpt, self.output_dir / "last.pt")
 
 
-def _log_row(row: dict[str, Any]) -> None:
-    """One log line per epoch with every column of metrics.csv."""
-    log.info("%s", "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
+def warn_config_changes(old: dict[str, Any], new: dict[str, Any], where: str | Path) -> list[str]:
+    """One warning per config key that differs from the checkpoint's (``old -> new``); returns the lines.
+
+    Resuming with another config is allowed (more epochs, say), but it is easy to do by
+    accident, and a changed input size or learning rate changes what the run means.
+    """
+    lines = [f"--resume {where}: {key} changed: {a!r} -> {b!r}" for key, a, b in config_changes(old, new)]
+    for line in lines:
+        log.warning("%s", line)
+    return lines

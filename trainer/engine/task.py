@@ -80,6 +80,11 @@ class Task(ABC):
     def val_dataset(self) -> Dataset | None:
         """Return the validation dataset (no augmentation), or None to skip evaluation."""
 
+    def test_dataset(self) -> Dataset | None:
+        """Return the held-out test dataset, or None (the default): evaluated once, with ``best.pt``,
+        after training; never used to pick a checkpoint."""
+        return None
+
     def collate(self, samples: Sequence[Any]) -> Any:
         """Merge dataset items into a batch; must be picklable (DataLoader workers)."""
         return default_collate(samples)

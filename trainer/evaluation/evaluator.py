@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from flowpose.codecs import Codec
+from flowpose.evaluation.labels_metrics import BodyLength, auto_body_pair, body_lengths
 from flowpose.evaluation.pck import keypoint_distances, mean_pixel_error, pck
 from flowpose.geometry import get_warp_matrix, transform_points
 from flowpose.meta import KeypointLayout
@@ -72,13 +73,33 @@ def predict(
 
 
 def score_predictions(
-    preds: Predictions, layout: KeypointLayout, thresholds: Sequence[float] = (0.05, 0.1, 0.2), oks: bool = True
+    preds: Predictions,
+    layout: KeypointLayout,
+    thresholds: Sequence[float] = (0.05, 0.1, 0.2),
+    oks: bool = True,
+    pck_norm: str = "bbox",
 ) -> dict[str, float]:
-    """PCK at ``thresholds`` (normalised by the longer side of the ground-truth box), mean
-    pixel error (``epe``) and, with ``oks``, COCO OKS AP/AR with the layout's sigmas."""
+    """PCK at ``thresholds``, mean pixel error (``epe``) and, with ``oks``, COCO OKS AP/AR with
+    the layout's sigmas.
+
+    Args:
+        pck_norm: ``"bbox"``: PCK relative to the longer side of the ground-truth box (MMPose's);
+            ``"body"``: relative to the body length, the distance of the keypoint pair farthest
+            apart on median (:mod:`flowpose.evaluation.labels_metrics`; its median is reported as
+            ``body_length_px``, with ``error_px_median``), as ``flowpose eval labels`` reports it.
+    """
     dist = keypoint_distances(preds.keypoints, preds.gt_keypoints, preds.gt_visibility)
-    sizes = preds.bbox[:, 2:] - preds.bbox[:, :2]
-    metrics = pck(dist, sizes.max(axis=1), thresholds)
+    if pck_norm == "body":
+        pair = auto_body_pair(preds.gt_keypoints, preds.gt_visibility)
+        lengths = body_lengths(preds.gt_keypoints, preds.gt_visibility, BodyLength(pair))
+        metrics = pck(dist, lengths, thresholds)
+        metrics["body_length_px"] = float(np.median(lengths))
+        metrics["error_px_median"] = float(np.nanmedian(dist))
+    elif pck_norm == "bbox":
+        sizes = preds.bbox[:, 2:] - preds.bbox[:, :2]
+        metrics = pck(dist, sizes.max(axis=1), thresholds)
+    else:
+        raise ValueError(f"eval.pck_norm must be bbox or body, got {pck_norm!r}")
     metrics["epe"] = mean_pixel_error(dist)
     if oks:
         gts = [

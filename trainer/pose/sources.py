@@ -4,11 +4,13 @@ Source types (``data.train`` / ``data.val``)::
 
     {type: synthetic, kind: person|animal, num_samples: N, seed: S, scene: {...}}
     {type: coco, ann_file: F, image_root: D, split: {part, val_count|val_fraction, seed}, cache_images: B}
-    {type: dlc, project: P, val_fraction: 0.18, split_seed: 0, category: mouse, flip_pairs: [[l, r]],
-     part: train|val, cache_dir: D}
+    {type: dlc, project: P, val_fraction: 0.15, test_fraction: 0.15, split_seed: 0, split_by: auto,
+     category: mouse, flip_pairs: [[l, r]], part: train|val|test, cache_dir: D}
 
 A ``dlc`` source converts the DeepLabCut project once into COCO JSON (the importer of
-:mod:`flowpose.trainer.data.dlc_import`) under ``cache_dir`` and then reads it as ``coco``.
+:mod:`flowpose.trainer.data.dlc_import`) under ``cache_dir``, splits it into train / val / test
+(:func:`flowpose.trainer.data.split.split_coco`: by video, by frame for a one-video project;
+``flowpose eval labels`` makes the same split) and then reads a part as ``coco``.
 Relative paths are relative to the config file.
 """
 
@@ -67,6 +69,8 @@ def build_source(spec: dict[str, Any], layout: KeypointLayout, base: Path, *, va
             source = CocoKeypointSource(layout=layout, **params)
         elif kind == "dlc":
             part = params.pop("part", "val" if val else "train")
+            if part not in ("train", "val", "test"):
+                raise ValueError(f"part must be train, val or test, got {part!r}")
             coco_files, _ = _import_dlc(params, base)
             cache = bool(params.get("cache_images", True))
             source = CocoKeypointSource(coco_files[part], layout, cache_images=cache)
@@ -82,27 +86,34 @@ def build_source(spec: dict[str, Any], layout: KeypointLayout, base: Path, *, va
 
 
 def _import_dlc(spec: dict[str, Any], base: Path) -> tuple[dict[str, Path], Path]:
-    """Convert a DeepLabCut project to COCO train/val files once (cached by label content and settings)."""
+    """Convert labelled data to COCO train/val/test files once (cached by label content and settings)."""
     from flowpose.trainer.data.dlc_coco import DlcImportOptions
     from flowpose.trainer.data.dlc_import import import_dlc
     from flowpose.trainer.data.importers import content_digest, label_files
+    from flowpose.trainer.data.split import PARTS, SplitPlan, split_coco
 
     project = _path(spec["project"], base)
-    fraction = float(spec.get("val_fraction", 0.18))
-    seed = int(spec.get("split_seed", 0))
+    plan = SplitPlan.from_spec(spec)
     category = str(spec.get("category", "animal"))
     pairs = tuple((str(a), str(b)) for a, b in spec.get("flip_pairs", []))
     # Keyed on the label files' bytes as well as the settings: edited labels make a new import
     # instead of silently reusing the old one.
     labels = content_digest(label_files(project))
-    key = json.dumps([str(project), labels, fraction, seed, category, pairs]).encode()
+    key = json.dumps(
+        [str(project), labels, plan.val_fraction, plan.test_fraction, plan.seed, plan.by, category, pairs]
+    )
     root = Path(spec.get("cache_dir") or Path(tempfile.gettempdir()) / "flowpose-dlc")
-    out = _path(root, base) / hashlib.sha1(key).hexdigest()[:12]
-    files = {"train": out / "dlc_train.json", "val": out / "dlc_val.json"}
+    out = _path(root, base) / hashlib.sha1(key.encode()).hexdigest()[:12]
+    files = {part: out / f"dlc_{part}.json" for part in PARTS}
     layout = out / "dlc_layout.yaml"
     if not (all(p.is_file() for p in files.values()) and layout.is_file()):
         options = DlcImportOptions(category=category, flip_pairs=pairs)
-        res = import_dlc(project, out / "dlc.json", options, layout, fraction, seed)
-        log.info("imported DeepLabCut project %s: %s images", project, res.images)
-        files = {k: Path(v) for k, v in res.outputs.items()}
+        res = import_dlc(project, out / "dlc.json", options, layout)
+        coco = json.loads(Path(res.outputs["all"]).read_text(encoding="utf-8"))
+        parts, split = split_coco(coco, plan)
+        log.info("imported DeepLabCut project %s, split %s", project, split.describe())
+        for part, data in parts.items():  # every part, even an empty test part: the cache is complete
+            tmp = files[part].with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            tmp.replace(files[part])
     return files, layout

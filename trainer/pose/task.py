@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from flowpose.codecs import GaussianHeatmap, build_codec
 from flowpose.models import ModelCard
+from flowpose.trainer.data.split import SplitPlan
 from flowpose.trainer.engine.config import check_keys
 from flowpose.trainer.engine.task import Task
 from flowpose.trainer.evaluation.evaluator import predict, score_predictions
@@ -62,11 +63,16 @@ class PoseTask(Task):
         ev = dict(config.get("eval") or {})
         self.pck_thresholds = tuple(float(t) for t in ev.pop("pck_thresholds", (0.05, 0.1, 0.2)))
         self.oks = bool(ev.pop("oks", True))
+        # PCK relative to the box is MMPose's convention for detector boxes; a DeepLabCut frame's
+        # animal has no box of its own (the imported box is the labels' extent plus a margin), so
+        # its PCK is relative to the body length, as `flowpose eval labels` reports it.
+        dlc = (data.get("train") or {}).get("type") == "dlc"
+        self.pck_norm = str(ev.pop("pck_norm", "body" if dlc else "bbox"))
         # Flip test as the TopdownPoseEstimator node's flip_test does it (mirrored crops, outputs
         # flipped back and averaged): evaluate a model the way the graph will run it.
         self.flip_test = bool(ev.pop("flip_test", False))
         best = ev.pop("best", None)
-        check_keys(ev, ("best", "flip_test", "oks", "pck_thresholds"), "'eval'")
+        check_keys(ev, ("best", "flip_test", "oks", "pck_norm", "pck_thresholds"), "'eval'")
         if best:  # e.g. {metric: epe, mode: min} for small real datasets
             if not isinstance(best, dict) or "metric" not in best or best.get("mode", "max") not in ("max", "min"):
                 raise ValueError(f"eval.best must be {{metric: NAME, mode: max|min}}, got {best!r}")
@@ -90,6 +96,19 @@ class PoseTask(Task):
         if not self.data.get("val"):
             return None
         source = build_source(self.data["val"], self.layout, self.base_dir, val=True, where="data.val")
+        return TopdownDataset(source, TopdownTransform(self.pipeline, self.codec, self.layout, train=False))
+
+    def test_dataset(self) -> Dataset | None:
+        """``data.test``, else the test part of a ``dlc`` validation source (None without one)."""
+        spec, where = self.data.get("test"), "data.test"
+        val = self.data.get("val") or {}
+        if not spec and isinstance(val, dict) and val.get("type") == "dlc":
+            if float(val.get("test_fraction", SplitPlan.test_fraction)) <= 0:
+                return None
+            spec, where = {**val, "part": "test"}, "data.val (its test part)"
+        if not spec:
+            return None
+        source = build_source(spec, self.layout, self.base_dir, val=True, where=where)
         return TopdownDataset(source, TopdownTransform(self.pipeline, self.codec, self.layout, train=False))
 
     # ---- training step -----------------------------------------------------------------------
@@ -121,7 +140,7 @@ class PoseTask(Task):
         preds = predict(
             lambda b: self.forward(model, b), loader, self.codec, self.pipeline.input_size, device, flip_index
         )
-        return score_predictions(preds, self.layout, self.pck_thresholds, oks=self.oks)
+        return score_predictions(preds, self.layout, self.pck_thresholds, oks=self.oks, pck_norm=self.pck_norm)
 
     def card(self, **overrides: Any) -> ModelCard:
         """The model card of this task's models (``export:`` fields and ``overrides`` on top)."""
