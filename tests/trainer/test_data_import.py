@@ -45,8 +45,18 @@ def test_dlc_project_says_a_root_csv_is_ignored(tmp_path: Path, capsys) -> None:
     (project / "CollectedData_old.csv").write_text("scorer,Ann\n")
     code, out, _ = _cli(["data", "import-dlc", str(project), "-o", str(tmp_path / "d.json")], capsys)
     assert code == 0 and "found: DeepLabCut project" in out
-    assert "note: CollectedData_old.csv at the project root ignored" in out
+    assert "note: CollectedData_old.csv at the project root is ignored" in out
     assert "skeleton: snout-left_ear, snout-right_ear, snout-tailbase" in out
+
+
+def test_root_csv_beside_a_config_without_labels_is_named_and_importable(tmp_path: Path, capsys) -> None:
+    lp = make_dlc_project(tmp_path / "lp", n=3, config=False)
+    (lp / "config.yaml").write_text("Task: x\nscorer: Ann\nbodyparts: [snout, left_ear, right_ear, tailbase]\n")
+    code, _, err = _cli(["data", "import", str(lp), "-o", str(tmp_path / "a.json")], capsys)
+    assert code == 2 and "no CollectedData_Ann.csv (or .h5) in any video folder" in err
+    assert "CollectedData.csv at the project root is ignored" in err
+    code, out, _ = _cli(["data", "import", str(lp / "CollectedData.csv"), "-o", str(tmp_path / "b.json")], capsys)
+    assert code == 0 and "found: label CSV without config.yaml" in out and "frames: 3 labelled images" in out
 
 
 def test_nothing_importable_says_what_is_missing(tmp_path: Path) -> None:
@@ -161,3 +171,33 @@ def test_shared_projects_are_detected(shared_dir: Path) -> None:
     assert reaching.project.skeleton == (("Hand", "Finger1"), ("Joystick1", "Joystick2"))
     ap10k = load_labels(data / "coco_style" / "ap10k")
     assert ap10k.format == "coco" and len(ap10k.project.bodyparts) == 17
+
+
+def test_multi_animal_h5_project_is_imported(tmp_path: Path, capsys) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("tables")
+    root = tmp_path / "ma"
+    folder = root / "labeled-data" / "v1"
+    folder.mkdir(parents=True)
+    (root / "config.yaml").write_text(
+        "Task: pair\nscorer: Ann\nmultianimalproject: true\nmultianimalbodyparts: [nose, tail]\n"
+        "bodyparts: MULTI!\nskeleton: [[nose, tail]]\n"
+    )
+    for i in range(2):
+        cv2.imwrite(str(folder / f"img{i}.png"), np.zeros((48, 48, 3), np.uint8))
+    csv = folder / "CollectedData_Ann.csv"
+    csv.write_text(
+        "scorer,Ann,Ann,Ann,Ann,Ann,Ann,Ann,Ann\n"
+        "individuals,m1,m1,m1,m1,m2,m2,m2,m2\n"
+        "bodyparts,nose,nose,tail,tail,nose,nose,tail,tail\n"
+        "coords,x,y,x,y,x,y,x,y\n"
+        "labeled-data/v1/img0.png,1,2,3,4,,,,\n"
+        "labeled-data/v1/img1.png,1,2,3,4,11,12,13,14\n"
+    )
+    pd.read_csv(csv, header=[0, 1, 2, 3], index_col=0).to_hdf(csv.with_suffix(".h5"), key="df_with_missing")
+    csv.unlink()
+    code, out, err = _cli(["data", "import", str(root), "-o", str(tmp_path / "m.json")], capsys)
+    assert code == 0, err
+    assert "found: DeepLabCut project (multi-animal)" in out and "frames: 2 labelled images, 3 animals" in out
+    anns = json.loads((tmp_path / "m.json").read_text())["annotations"]
+    assert [a["image_id"] for a in anns] == [1, 2, 2] and anns[2]["keypoints"] == [11.0, 12.0, 2, 13.0, 14.0, 2]

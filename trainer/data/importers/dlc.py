@@ -16,14 +16,19 @@ def load(root: Path) -> ImportedLabels:
     Raises:
         FileNotFoundError, ValueError, MissingExtraError: As :func:`load_dlc_project`.
     """
-    project, frames = load_dlc_project(root)
-    notes = []
-    ignored = sorted(p.name for p in project.root.glob("CollectedData*.csv"))
-    if ignored:
-        notes.append(
-            f"{', '.join(ignored)} at the project root ignored: config.yaml makes this a DeepLabCut project, "
-            "whose labels are read from labeled-data/*/ (import a copy without config.yaml to use the root file)"
-        )
+    ignored = sorted(p.name for p in Path(root).glob("CollectedData*.csv"))
+    hint = (
+        f"{', '.join(ignored)} at the project root is ignored: config.yaml makes this a DeepLabCut project, "
+        f"whose labels are read from labeled-data/*/; to import the root file instead, give it as PATH "
+        f"(flowpose data import {Path(root) / ignored[0]})"
+        if ignored
+        else ""
+    )
+    try:
+        project, frames = load_dlc_project(root)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"{exc}. {hint}" if hint else str(exc)) from None
+    notes = [hint] if hint else []
     files = [*label_files(project), project.root / "config.yaml"]
     fmt = "dlc (multi-animal)" if project.multi_animal else "dlc"
     return ImportedLabels(fmt, project, frames, files, notes=notes)
