@@ -10,7 +10,7 @@ import functools
 import importlib.resources
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,9 @@ _TOP_FIELDS = {"name", "description", "keypoints", "flip_pairs", "skeleton"}
 # look it up here. Per process: a node in another process does not see them.
 _REGISTERED: dict[str, KeypointLayout] = {}
 _REGISTER_LOCK = threading.Lock()
+_AS_DICT: dict[str, dict[str, Any]] = {}  # registered layouts in the file format, made once (frames carry them)
+_ADOPTED: dict[str, Any] = {}  # layouts received from peers, as received
+_CLASHED: set[str] = set()
 
 
 def register_layout(layout: KeypointLayout) -> KeypointLayout:
@@ -68,6 +71,48 @@ def available_layouts() -> list[str]:
     """Names of the built-in layouts, sorted (e.g. ``["ap10k", "coco17"]``)."""
     data = importlib.resources.files(_DATA_PACKAGE).joinpath(_DATA_DIR)
     return sorted(p.name.rsplit(".", 1)[0] for p in data.iterdir() if p.name.endswith(_SUFFIXES))
+
+
+def run_time_layouts(names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The layouts among ``names`` that were registered at run time, in the file format.
+
+    What a frame sent to another process carries beside its instances (see
+    :mod:`flowpose.transport.wire`), so that nodes there know a model's own layout too.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        if name and name not in out and name in _REGISTERED:
+            data = _AS_DICT.get(name)
+            if data is None:
+                data = _AS_DICT.setdefault(name, _REGISTERED[name].to_dict())
+            out[name] = data
+    return out
+
+
+def adopt_layouts(layouts: Any, source: str) -> None:
+    """Register the layouts a peer sent (:func:`run_time_layouts` output), once per name.
+
+    A layout that clashes with one this process already knows under that name is not taken
+    (warned once): the instances keep their name, and nodes use the layout known here.
+
+    Raises:
+        ValueError: ``layouts`` is malformed (not a mapping of names to layout mappings).
+    """
+    if not isinstance(layouts, Mapping):
+        raise ValueError(f"{source}: layouts must be a map of names to layouts")
+    for name, data in layouts.items():
+        if _ADOPTED.get(name) == data:
+            continue  # the common case, every frame after the first: one dict comparison
+        layout = layout_from_dict(data, source=f"{source}: layout {name!r}")
+        if layout.name != name:
+            raise ValueError(f"{source}: layout sent as {name!r} is named {layout.name!r}")
+        try:
+            register_layout(layout)
+        except ValueError as exc:
+            if name not in _CLASHED:
+                _CLASHED.add(name)
+                logger.warning("%s: %s; keeping the one known here", source, exc)
+        _ADOPTED[name] = data
 
 
 def load_layout(name_or_path: str | Path) -> KeypointLayout:

@@ -18,6 +18,8 @@ Header (a msgpack map, version :data:`FORMAT_VERSION`)::
                  keypoints: ARRAY | nil, keypoint_scores: ARRAY | nil, layout: str}, ...]
     meta: {str: plain msgpack data}
     trace: [[node: str, t_in: int, t_out: int], ...]
+    layouts: {name: layout}    (optional: run-time keypoint layouts the instances name, in the
+                                layout file format; the receiver registers them)
 
 where ARRAY is ``[dtype, shape, raw little-endian bytes]`` (raw bytes, not lists, because
 packing and unpacking K x 2 floats as msgpack lists is far slower). Unknown extra keys are
@@ -35,6 +37,7 @@ import msgpack
 import numpy as np
 
 from flowpose.frame import EndOfStream, Frame, Message
+from flowpose.meta.loading import adopt_layouts, run_time_layouts
 from flowpose.transport.wire_errors import WireError
 from flowpose.transport.wire_values import (
     check_plain,
@@ -104,6 +107,11 @@ def encode(msg: Message, *, include_image: bool = True) -> list[bytes | memoryvi
         "meta": msg.meta,
         "trace": [hop_to_wire(hop, i) for i, hop in enumerate(msg.trace)],
     }
+    # A model's own keypoint layout (embedded in its card) is known only in the process that
+    # opened it: frames carry it to nodes elsewhere, which register it on arrival.
+    layouts = run_time_layouts(inst.layout for inst in msg.instances)
+    if layouts:
+        header["layouts"] = layouts
     if not send:
         return [_pack(header)]
     # ascontiguousarray/astype copy only when needed: a crop or a big-endian array is copied
@@ -153,6 +161,11 @@ def decode(parts: Sequence[Any], *, max_header_bytes: int = DEFAULT_MAX_HEADER_B
     trace = expect(header.get("trace"), list, "trace")
     meta = expect(header.get("meta"), dict, "meta")
     check_plain(meta, "meta", allow_tuples=False)
+    if "layouts" in header:
+        try:
+            adopt_layouts(header["layouts"], "frame")
+        except ValueError as exc:
+            raise WireError("schema", str(exc)) from None
     return Frame(
         frame_id=expect(header.get("frame_id"), int, "frame_id"),
         capture_ns=expect(header.get("capture_ns"), int, "capture_ns"),

@@ -55,7 +55,7 @@ def _train_and_export(project: Path, work: Path, size: int, flip_pairs: list[lis
     return onnx_path
 
 
-def _run_graph(model: Path, frames: Path, out: Path) -> list[dict]:
+def _run_graph(model: Path, frames: Path, out: Path, runner: str = "thread") -> list[dict]:
     graph = f"""\
         nodes:
           - {{name: cam, type: Camera, outputs: [frames], params: {{source: '{frames}', realtime: false}}}}
@@ -63,8 +63,8 @@ def _run_graph(model: Path, frames: Path, out: Path) -> list[dict]:
               params: {{label: mouse}}}}
           - {{name: pose, type: TopdownPoseEstimator, inputs: [boxes], outputs: [poses],
               params: {{model: '{model}', intra_op_threads: 1}}}}
-          - {{name: vis, type: Visualizer, inputs: [poses], outputs: [shown]}}
-          - {{name: rec, type: PoseRecorder, inputs: [shown], params: {{path: '{out}'}}}}
+          - {{name: vis, type: Visualizer, inputs: [poses], outputs: [shown], runner: {runner}}}
+          - {{name: rec, type: PoseRecorder, inputs: [shown], params: {{path: '{out}'}}, runner: {runner}}}
         """
     result = GraphRunner(validate_text(textwrap.dedent(graph), "g.yaml")).run(handle_signals=False)
     assert result.exit_code == 0, result.failure
@@ -72,7 +72,13 @@ def _run_graph(model: Path, frames: Path, out: Path) -> list[dict]:
 
 
 def _check_self_contained(
-    tmp_path: Path, project: Path, names: tuple[str, ...], size: int, pairs: list[list[str]], links: int
+    tmp_path: Path,
+    project: Path,
+    names: tuple[str, ...],
+    size: int,
+    pairs: list[list[str]],
+    links: int,
+    process: bool = False,
 ) -> None:
     model = _train_and_export(project, tmp_path / "work", size, pairs)
     card = read_card(model)
@@ -91,13 +97,16 @@ def _check_self_contained(
     assert len(insts) == 3 and all(len(i["keypoints"]) == len(names) for i in insts)
     assert records[0]["keypoint_names"] == {card.keypoint_layout: list(names)}
     assert all("keypoint_names" not in r for r in records[1:])  # said once per layout
+    if process:  # the recorder in its own process learns the layout from the frames
+        again = _run_graph(model, frames, tmp_path / "out" / "process.jsonl", runner="process")
+        assert again[0]["keypoint_names"] == {card.keypoint_layout: list(names)}
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_tiny_project_model_runs_without_its_import_folder(tmp_path: Path) -> None:
     project = make_dlc_project(tmp_path / "proj", n=8, size=64)
-    _check_self_contained(tmp_path, project, BODYPARTS, 64, [["left_ear", "right_ear"]], links=3)
+    _check_self_contained(tmp_path, project, BODYPARTS, 64, [["left_ear", "right_ear"]], links=3, process=True)
     shutil.rmtree(project)  # the project itself is not needed either
 
 
