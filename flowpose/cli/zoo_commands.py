@@ -122,13 +122,25 @@ def _info(ref: str, preset: str | None, as_json: bool) -> int:
     return 0
 
 
+def _describe_layout(card: ModelCard) -> str:
+    layout = card.embedded_layout()
+    if layout is None:
+        return ""
+    names = layout.keypoint_names
+    shown = ", ".join(names[:8]) + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
+    pairs = ", ".join(f"{names[a]}/{names[b]}" for a, b in layout.flip_pairs) or "none"
+    return f"embedded, {len(names)} keypoints ({shown}); {len(layout.skeleton)} links; flip pairs {pairs}"
+
+
 def describe_card(card: ModelCard) -> str:
     """A card as aligned ``key: value`` lines, long lists shortened."""
     lines = []
     for key, value in card.to_dict().items():
         if value == "":
             continue
-        if isinstance(value, list) and len(value) > 8:
+        if key == "layout":  # the embedded keypoint layout: what it holds, not its JSON
+            value = _describe_layout(card)
+        elif isinstance(value, list) and len(value) > 8:
             value = ", ".join(map(str, value[:6])) + f", ... ({len(value)} in all)"
         elif isinstance(value, (list, dict)):
             value = json.dumps(value)

@@ -66,3 +66,14 @@ def test_registered_layouts_load_by_name_and_never_clash() -> None:
     with pytest.raises(ValueError, match="differs from the built-in layout"):
         register_layout(fake_coco)
     assert load_layout("coco17").num_keypoints == 17
+
+
+def test_model_info_summarises_the_embedded_layout() -> None:
+    from flowpose.cli.zoo_commands import describe_card
+
+    text = describe_card(_card(layout=_layout()))
+    assert (
+        "layout:         embedded, 3 keypoints (snout, left_ear, right_ear); 1 links; flip pairs left_ear/right_ear"
+        in text
+    )
+    assert '"keypoints"' not in text  # not the JSON
