@@ -72,19 +72,22 @@ def train_command(
     return 0
 
 
-def evaluate_command(config_path: str, checkpoint: str, overrides: list[str], json_path: str | None) -> int:
-    """Evaluate a checkpoint on the config's validation data."""
+def evaluate_command(
+    config_path: str, checkpoint: str, overrides: list[str], json_path: str | None, split: str = "val"
+) -> int:
+    """Evaluate a checkpoint on the config's validation data (``split="test"``: its held-out test data)."""
     config = load_config(config_path, overrides)
     settings = TrainSettings.from_dict(config.get("train"))
     task = build_task(config, config_base_dir(config))
+    val = task.test_dataset() if split == "test" else task.val_dataset()
+    if val is None:  # before the checkpoint: a config without the data fails fast
+        where = "data.test (or a dlc data.val with test_fraction > 0)" if split == "test" else "data.val"
+        raise ValueError(f"{config_path}: no {where} to evaluate on")
     ckpt = load_checkpoint(Path(checkpoint))
     model = task.build_model(pretrained=False)
     model.load_state_dict(ckpt.model)
     device = pick_device(settings.device, DistInfo())
     model.to(device).eval()
-    val = task.val_dataset()
-    if val is None:
-        raise ValueError(f"{config_path}: no data.val to evaluate on")
     with torch.no_grad():
         metrics = task.evaluate(model, make_loader(task, val, settings, train=False, seed=0), device)
     print(_format_metrics(metrics))

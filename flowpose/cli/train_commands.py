@@ -48,6 +48,12 @@ def add_parsers(subparsers: Any) -> None:
     checkpoint.add_argument("checkpoint", help="a best.pt or last.pt")
     checkpoint.add_argument("--set", help=over_help, **over)
     checkpoint.add_argument("--json", metavar="FILE", help="also write the metrics as JSON")
+    checkpoint.add_argument(
+        "--split",
+        choices=("val", "test"),
+        default="val",
+        help="data.val (default) or the held-out test data (data.test, or a dlc source's test part)",
+    )
     ev.add_argument(
         "eval_target",
         action=FirstWordRouter,
@@ -96,7 +102,7 @@ def dispatch(args: argparse.Namespace) -> int:
                 args.config, args.overrides, args.output_dir, args.resume, args.bench, args.bench_batches
             )
         if args.command == "eval":
-            return commands.evaluate_command(args.config, args.checkpoint, args.overrides, args.json)
+            return commands.evaluate_command(args.config, args.checkpoint, args.overrides, args.json, args.split)
         options: dict[str, Any] = {}
         card = {k: v for k, v in (("name", args.name), ("description", args.description)) if v}
         if card:

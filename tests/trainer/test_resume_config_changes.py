@@ -78,3 +78,23 @@ def test_next_steps_name_the_best_model_and_the_commands(tmp_path: Path) -> None
     assert f"flowpose eval cfg.yaml {tmp_path / 'best.pt'}" in text and "flowpose run " in text
     # Not DeepLabCut data: no eval labels line.
     assert "eval labels" not in "\n".join(next_steps("cfg.yaml", {"data": {}}, tmp_path, tmp_path / "best.pt"))
+
+
+def test_train_command_ends_with_the_best_model_and_next_commands(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from trainer_support import write_config
+
+    config = write_config(tmp_path / "tiny.yaml", tiny_config(train={"epochs": 1}))
+    run = [sys.executable, "-m", "flowpose.cli.main", "train", str(config), "-o", str(tmp_path / "run")]
+    res = subprocess.run(run, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert f"best model: {tmp_path / 'run' / 'best.pt'}" in res.stdout
+    assert f"flowpose export {tmp_path / 'run' / 'best.pt'} -o {tmp_path / 'run' / 'model.onnx'}" in res.stdout
+    epoch_log = [line for line in res.stderr.splitlines() if "engine.loop: " in line and "epoch 1/1" in line]
+    assert epoch_log and all(len(line) <= LINE_COLUMNS for line in epoch_log), epoch_log
+    # `eval --split test` on a config without test data: one line, exit code 2.
+    ev = [sys.executable, "-m", "flowpose.cli.main", "eval", str(config), str(tmp_path / "run" / "best.pt")]
+    res = subprocess.run([*ev, "--split", "test"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and "no data.test" in res.stderr and "Traceback" not in res.stderr
