@@ -125,6 +125,11 @@ def test_sleap_file_is_imported_with_its_symmetries(tmp_path: Path, capsys) -> N
     first = Path(coco["info"]["image_root"]) / coco["images"][0]["file_name"]
     assert cv2.imread(str(first)).shape == (64, 64, 3)
     np.testing.assert_allclose(coco["annotations"][1]["keypoints"][:2], mouse_points(1, 64)[0], atol=1e-3)
+    # The trainer's data source takes the .slp as its project too.
+    spec = {"project": str(slp), "val_fraction": 0.5, "test_fraction": 0.0, "cache_dir": str(tmp_path / "cache")}
+    files, layout = _import_dlc(spec, tmp_path)
+    assert load_layout(layout).flip_pairs == ((1, 2),)
+    assert sum(len(json.loads(files[p].read_text())["images"]) for p in ("train", "val")) == 2
 
 
 def test_sleap_without_sleap_io_says_how_to_install(tmp_path: Path) -> None:
