@@ -117,7 +117,7 @@ def describe_import(result: Any) -> list[str]:
     animals = [a for f in source.frames for a in f.keypoints if not np.isnan(a).all()]
     missing = {n: int(sum(np.isnan(a[i]).any() for a in animals)) for i, n in enumerate(names)}
     lines = [
-        f"found: {_FORMAT_NAMES.get(source.format, source.format)} ({project.root})",
+        f"found: {_FORMAT_NAMES.get(source.format, source.format)} ({source.path or project.root})",
         f"  videos (image folders): {len(source.videos)} ({', '.join(source.videos)})",
         f"  frames: {len(source.frames)} labelled images, {len(animals)} animals",
         f"  keypoints ({len(names)}): {', '.join(names)}",

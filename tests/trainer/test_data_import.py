@@ -118,7 +118,7 @@ def test_sleap_file_is_imported_with_its_symmetries(tmp_path: Path, capsys) -> N
     sio.save_slp(sio.Labels(labeled_frames=labelled, videos=[video], skeletons=[skeleton]), str(slp))
     code, out, err = _cli(["data", "import", str(slp), "-o", str(tmp_path / "s" / "s.json")], capsys)
     assert code == 0, err
-    assert "found: SLEAP labels" in out and "frames: 2 labelled images" in out
+    assert f"found: SLEAP labels ({slp})" in out and "frames: 2 labelled images" in out
     assert "flip pairs (the file's symmetries): left_ear/right_ear" in out
     assert "labels: 6 labelled, 2 missing (visibility 0): tailbase 2" in out
     coco = json.loads((tmp_path / "s" / "s.json").read_text())

@@ -26,6 +26,7 @@ class ImportedLabels:
         label_files: The files the labels came from (the import cache hashes their bytes).
         flip_pairs: Left/right pairs the source itself declares (SLEAP symmetries), if any.
         notes: Things the user should know (files ignored, parts left out), printed by the CLI.
+        path: The file or folder that was read; None: the project folder.
     """
 
     format: str
@@ -34,6 +35,7 @@ class ImportedLabels:
     label_files: list[Path]
     flip_pairs: tuple[tuple[str, str], ...] = ()
     notes: list[str] = field(default_factory=list)
+    path: Path | None = None
 
     @property
     def videos(self) -> list[str]:

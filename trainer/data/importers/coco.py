@@ -76,4 +76,4 @@ def load(path: Path) -> ImportedLabels:
     task = str(cats[0].get("name") or path.stem)
     project = DlcProject(root.resolve(), task, "coco", names, links, True)
     notes = [] if len(frames) == len(data["images"]) else [f"{len(data['images']) - len(frames)} images have no labels"]
-    return ImportedLabels("coco", project, frames, [path], notes=notes)
+    return ImportedLabels("coco", project, frames, [path], notes=notes, path=path)

@@ -92,4 +92,4 @@ def load(path: Path, work: Path) -> ImportedLabels:
     notes = [f"{len(frames)} frames written as PNG under {work / 'images'}"]
     if skipped_predictions:
         notes.append(f"{skipped_predictions} predicted instances left out (predictions are not labels)")
-    return ImportedLabels("sleap", project, frames, [path], flip_pairs=flips, notes=notes)
+    return ImportedLabels("sleap", project, frames, [path], flip_pairs=flips, notes=notes, path=path)
