@@ -113,6 +113,10 @@ def test_dlc_source_trains_on_train_and_reports_on_test(tmp_path: Path) -> None:
     task = build_task(config, tmp_path)
     sizes = {p: len(getattr(task, f"{p}_dataset")()) for p in ("train", "val", "test")}
     assert sum(sizes.values()) == 40 and all(sizes.values())
+    # An explicit data.test dlc source without a part means its test part (not the val default).
+    explicit = build_task({**config, "data": {**config["data"], "test": dlc}}, tmp_path)
+    paths = {p: {e.path for e in getattr(explicit, f"{p}_dataset")().source.entries} for p in ("val", "test")}
+    assert paths["test"] == {e.path for e in task.test_dataset().source.entries} and paths["test"] != paths["val"]
     files = sorted((tmp_path / "cache").glob("*/dlc_*.json"))
     videos = {f.stem: {video_of(im["file_name"]) for im in json.loads(f.read_text())["images"]} for f in files}
     parts = [videos[f"dlc_{p}"] for p in ("train", "val", "test")]

@@ -108,6 +108,8 @@ class PoseTask(Task):
             spec, where = {**val, "part": "test"}, "data.val (its test part)"
         if not spec:
             return None
+        if isinstance(spec, dict) and spec.get("type") == "dlc":
+            spec = {**spec, "part": spec.get("part", "test")}  # a dlc source defaults to its val part
         source = build_source(spec, self.layout, self.base_dir, val=True, where=where)
         return TopdownDataset(source, TopdownTransform(self.pipeline, self.codec, self.layout, train=False))
 
