@@ -81,7 +81,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _import_project(project: Path) -> dict[str, Any]:
-    """The DeepLabCut project as COCO JSON, through the trainer's importer (written to a temp folder)."""
+    """A DeepLabCut project (or another format the trainer's importer reads) as COCO JSON, through
+    that importer (written to a temp folder)."""
     from flowpose.trainer.data.dlc_coco import DlcImportOptions
     from flowpose.trainer.data.dlc_import import import_dlc
 
@@ -110,8 +111,10 @@ def load_labelled(data: str | Path, part: str, plan: SplitPlan, images: str | Pa
     path = Path(data).expanduser()
     if path.is_dir():
         coco, source = _import_project(path), f"DeepLabCut project {path}"
-    elif path.is_file():
+    elif path.is_file() and path.suffix.lower() == ".json":
         coco, source = _read_json(path), f"COCO file {path}"
+    elif path.is_file():  # another label file the importer reads (a SLEAP .slp, a CSV-only project's CSV)
+        coco, source = _import_project(path), f"labels {path}"
     else:
         raise LabelsInputError(f"--data {path}: no such DeepLabCut project folder or COCO JSON file")
     if images is not None:
