@@ -22,7 +22,7 @@ from flowpose.frame import Frame, Instance
 from flowpose.models import PRESETS
 from flowpose.node import Node, NodeParams
 from flowpose.pose import PoseTimings, TopdownModel, open_pose_model
-from flowpose.pose.region import DynamicCrop, clip_box, keypoint_box
+from flowpose.pose.region import DynamicCrop, clip_box, keypoint_box, tile_grid
 from flowpose.zoo import ModelNotFoundError
 
 #: Frames whose timings are kept for the summary logged at close.
@@ -71,6 +71,12 @@ class TopdownPoseEstimator(Node):
         crop_min_keypoints: int = Field(
             1, ge=1, description="Fewer keypoints found than this drops the crop (back to the whole frame/roi)."
         )
+        search_tile: float = Field(
+            0.0,
+            ge=0,
+            description="box frame/roi: search the frame/roi in half-overlapping square tiles of this many pixels "
+            "(one batch; the best mean score wins) instead of one whole-frame run; 0 = off.",
+        )
 
         @model_validator(mode="after")
         def _region_params_fit(self) -> TopdownPoseEstimator.Params:
@@ -82,6 +88,8 @@ class TopdownPoseEstimator(Node):
                 raise ValueError(f"roi must be [x1, y1, x2, y2] with x2 > x1 and y2 > y1, got {self.roi}")
             if self.dynamic_crop and self.box == "detections":
                 raise ValueError("dynamic_crop needs box: frame or box: roi (detections give their own boxes)")
+            if self.search_tile and self.box == "detections":
+                raise ValueError("search_tile needs box: frame or box: roi")
             return self
 
     @classmethod
@@ -165,10 +173,14 @@ class TopdownPoseEstimator(Node):
             region, mode = self._crop.box(), "crop" if self._crop.following else p.box
         else:
             region, mode = base, p.box
+        boxes = region[None]
+        if mode != "crop" and p.search_tile:
+            boxes, mode = tile_grid(region, p.search_tile), "search"
         # No padding: the region is exactly what the model should see (the margin pads crops).
-        result = self._model(frame.image, region[None], 1.0, p.flip_test)
-        keypoints, scores = result.keypoints[0], result.scores[0]
-        self.counters["cropped" if mode == "crop" else "whole"] += 1
+        result = self._model(frame.image, boxes, 1.0, p.flip_test)
+        best = int(np.argmax(result.scores.mean(axis=1))) if len(boxes) > 1 else 0
+        keypoints, scores, region = result.keypoints[best], result.scores[best], boxes[best]
+        self.counters[{"crop": "cropped", "search": "searches"}.get(mode, "whole")] += 1
         if self._crop is not None and self._crop.update(keypoints, scores) == "lost" and mode == "crop":
             self.counters["crop_lost"] += 1
         bbox = keypoint_box(keypoints, scores, p.crop_threshold, p.crop_margin, base, p.crop_min_keypoints)
@@ -181,7 +193,7 @@ class TopdownPoseEstimator(Node):
             keypoint_scores=scores,
             layout=self._layout_name,
         )
-        self._record(result.timings, 1)
+        self._record(result.timings, len(boxes))
         meta = {**frame.meta, "pose_region": {"node": self.name, "mode": mode, "box": region.tolist()}}
         return frame.replace(instances=(*frame.instances, instance), meta=meta)
 

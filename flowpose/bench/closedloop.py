@@ -105,9 +105,11 @@ class ClosedLoopResult:
     latency_ms_p95: float
 
 
-def node_params(model: str, preset: str | None, threads: int | None, dynamic_crop: bool, run: str) -> tuple[dict, dict]:
+def node_params(
+    model: str, preset: str | None, threads: int | None, dynamic_crop: bool, run: str, search_tile: float = 0.0
+) -> tuple[dict, dict]:
     """The pose estimator's and the trigger's params, shared by both paths."""
-    pose: dict[str, Any] = {"model": model, "box": "frame", "dynamic_crop": dynamic_crop}
+    pose: dict[str, Any] = {"model": model, "box": "frame", "dynamic_crop": dynamic_crop, "search_tile": search_tile}
     if preset:
         pose["preset"] = preset
     if threads:
@@ -279,7 +281,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"bench closedloop: --modes takes max and/or live, got {args.modes!r}", file=sys.stderr)
         return 2
     model = args.model or DEFAULT_MODEL
-    pose, trigger = node_params(model, args.preset, args.threads, not args.no_dynamic_crop, "")
+    pose, trigger = node_params(model, args.preset, args.threads, not args.no_dynamic_crop, "", args.search_tile)
     from flowpose.pose import open_pose_model
     from flowpose.zoo import ModelNotFoundError
 
@@ -292,7 +294,8 @@ def main(args: argparse.Namespace) -> int:
     print(
         f"pose model: {model}{' (packaged default; give --model for your own)' if not args.model else ''}, "
         f"{spec.layout.name} {spec.layout.num_keypoints} keypoints, input {w}x{h}; "
-        f"whole frame{', dynamic crop' if pose['dynamic_crop'] else ''}; "
+        f"whole frame{', dynamic crop' if pose['dynamic_crop'] else ''}"
+        f"{f', search tiles of {args.search_tile:g} px' if args.search_tile else ''}; "
         f"intra-op threads {args.threads or 'default'}; {os.cpu_count()} CPUs visible"
     )
     print(f"video: {video}, {args.frames} frames per run, {args.repeats} repeat(s)")

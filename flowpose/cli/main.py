@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     loop.add_argument("--modes", default="max,live", help="comma-separated: max (full speed), live (paced)")
     loop.add_argument("--threads", type=int, default=None, help="intra-op threads (default: the available cores)")
     loop.add_argument("--no-dynamic-crop", action="store_true", help="always run on the whole frame")
+    loop.add_argument("--search-tile", type=float, default=0.0, help="search_tile of the pose estimator (px); 0 = off")
     loop.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     from flowpose.cli import eval_commands  # light: argparse set-up only
 

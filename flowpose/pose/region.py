@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["DynamicCrop", "clip_box", "keypoint_box"]
+__all__ = ["DynamicCrop", "clip_box", "keypoint_box", "tile_grid"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,32 @@ def clip_box(box: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     np.clip(out[0::2], bounds[0], bounds[2], out=out[0::2])
     np.clip(out[1::2], bounds[1], bounds[3], out=out[1::2])
     return out
+
+
+def tile_grid(bounds: np.ndarray, size: float) -> np.ndarray:
+    """Square tiles of ``size`` pixels over ``bounds``, overlapping by about half, evenly spread.
+
+    A model trained on crops around the animal cannot find it in a whole arena shrunk to its
+    input; one of these tiles holds most of the animal at about the training scale.
+
+    Args:
+        bounds: ``[x1, y1, x2, y2]`` to cover.
+        size: Tile side in pixels; a side of ``bounds`` shorter than that gets one tile as long
+            as the side.
+
+    Returns:
+        (N, 4) float32 boxes, row by row, whose union is ``bounds``.
+    """
+    x1, y1, x2, y2 = (float(v) for v in bounds)
+
+    def starts(low: float, high: float) -> tuple[np.ndarray, float]:
+        side = min(size, high - low)
+        count = int(np.ceil((high - low - side) / (size / 2))) + 1  # steps of at most half a tile
+        return np.linspace(low, high - side, count), side
+
+    xs, w = starts(x1, x2)
+    ys, h = starts(y1, y2)
+    return np.array([[x, y, x + w, y + h] for y in ys for x in xs], np.float32)
 
 
 def keypoint_box(

@@ -10,7 +10,7 @@ import pytest
 
 from flowpose.frame import Frame, Instance
 from flowpose.nodes.pose_estimator import TopdownPoseEstimator
-from flowpose.pose.region import DynamicCrop
+from flowpose.pose.region import DynamicCrop, tile_grid
 from flowpose.problems import GraphError
 from flowpose.validate import validate_text
 from pose_models import build_marker_model, marker_card, marker_scene
@@ -102,6 +102,30 @@ def test_dynamic_crop_counts_too_few_confident_keypoints_as_lost() -> None:
     assert crop.update(np.array([[100, 100], [110, 100]]), np.array([0.9, 0.05])) == "lost"  # mean 0.475
 
 
+def test_tile_grid_covers_the_region_with_half_overlapping_tiles() -> None:
+    tiles = tile_grid(np.array([0, 0, 640, 480]), 240)
+    assert len(tiles) == 15 and (tiles[:, 2] - tiles[:, 0] == 240).all() and (tiles[:, 3] - tiles[:, 1] == 240).all()
+    assert tiles[:, :2].min(axis=0).tolist() == [0, 0] and tiles[:, 2:].max(axis=0).tolist() == [640, 480]
+    assert np.diff(np.unique(tiles[:, 0])).max() <= 120  # steps of at most half a tile
+    narrow = tile_grid(np.array([10, 10, 100, 400]), 240)  # a side shorter than a tile: one tile across
+    assert narrow[:, 0].tolist() == [10, 10, 10] and narrow[:, 2].tolist() == [100, 100, 100]
+
+
+def test_search_tile_finds_the_animal_in_one_batch_then_the_crop_takes_over(model) -> None:
+    node = make_node(model, box="frame", dynamic_crop=True, search_tile=200, crop_threshold=1.0)
+    frame, expected = animal_at(420, 300)
+    out = node.process(frame)
+    (mouse,) = out.instances
+    np.testing.assert_allclose(mouse.keypoints, expected, atol=1.5)
+    region = out.meta["pose_region"]
+    x1, y1, x2, y2 = region["box"]
+    assert region["mode"] == "search" and (x2 - x1, y2 - y1) == pytest.approx((200, 200))
+    assert x1 <= expected[:, 0].min() and expected[:, 0].max() <= x2 and y1 <= expected[:, 1].min()
+    assert node.counters["searches"] == 1 and node.counters["crops"] == len(tile_grid(np.array([0, 0, 640, 480]), 200))
+    assert node.counters["runs"] == 1  # all tiles in one session.run
+    assert node.process(animal_at(425, 300, 1)[0]).meta["pose_region"]["mode"] == "crop"
+
+
 def graph(model: Path, params: str) -> str:
     return textwrap.dedent(f"""\
         nodes:
@@ -119,6 +143,7 @@ def graph(model: Path, params: str) -> str:
         ("roi: [0, 0, 10, 10]", "roi is only used with box: roi"),
         ("box: roi, roi: [10, 0, 5, 10]", "x2 > x1"),
         ("dynamic_crop: true", "dynamic_crop needs box: frame or box: roi"),
+        ("search_tile: 200", "search_tile needs box: frame or box: roi"),
         ("box: whole", "params.box"),
     ],
 )
