@@ -60,6 +60,9 @@ class Node:
     Params: ClassVar[type[NodeParams]] = NodeParams
     #: Declared arity: None = any number of inputs; sources have 0.
     num_inputs: ClassVar[int | None] = None
+    #: Params that may name ``module:name`` targets (e.g. a Trigger's ``action``): when one does,
+    #: the graph file's folder is searched for the module, as for ``module:Class`` node types.
+    module_params: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, name: str, params: NodeParams | Mapping[str, Any] | None = None) -> None:
         self.name = name

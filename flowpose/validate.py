@@ -159,6 +159,8 @@ def validate_data(
             col.add(("nodes", idx, "type"), node.name, "type", str(exc))
             continue
         classes[node.name] = cls
+        if import_dir is not None and any(":" in str(node.params.get(k, "")) for k in cls.module_params):
+            add_folder(import_dir)  # e.g. a Trigger's action: my_rig:reward beside the graph file
         _check_arity(col, idx, node, cls)
         checked = _check_params(col, idx, node, cls, [ov for ov in parsed if ov.node == node.name])
         if checked is not None:

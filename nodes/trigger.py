@@ -39,6 +39,8 @@ class LogAction:
 class Trigger(Node):
     """Fires an action when a pose meets a condition (keypoint in a region, distance, speed)."""
 
+    module_params = ("action",)  # action: my_rig:reward is also found beside the graph file
+
     class Params(NodeParams):
         condition: ConditionSpec = Field(
             description="kind region|distance|speed, keypoint, rect/polygon, to_keypoint/to_point, below/above, "
@@ -48,8 +50,9 @@ class Trigger(Node):
         min_score: float = Field(0.3, description="Keypoints scoring below this count as missing (condition off).")
         min_frames_on: int = Field(1, ge=1, description="Consecutive frames the condition must hold to switch on.")
         min_frames_off: int = Field(1, ge=1, description="Consecutive frames it must fail to switch off.")
-        fire_on: Literal["on", "change", "frame"] = Field(
-            "on", description="Fire when switching on (on), on every switch (change), or every frame while on."
+        # Not "on": YAML 1.1 reads a bare `on` as true.
+        fire_on: Literal["rising", "change", "frame"] = Field(
+            "rising", description="Fire when switching on (rising), on every switch (change), or every frame while on."
         )
         action: str = Field(
             "log", description="log, zmq, or package.module:name (a function f(event) or a class with fire(event))."
@@ -99,7 +102,7 @@ class Trigger(Node):
         on = self._gate.on
         fire = (
             (switch == "on")
-            if self.params.fire_on == "on"
+            if self.params.fire_on == "rising"
             else (switch is not None if self.params.fire_on == "change" else on)
         )
         trigger: dict[str, Any] = {"node": self.name, "on": on, "value": value, "fired": fire}
