@@ -100,11 +100,7 @@ class Trigger(Node):
         if switch is not None:
             self.counters[f"switched_{switch}"] += 1
         on = self._gate.on
-        fire = (
-            (switch == "on")
-            if self.params.fire_on == "rising"
-            else (switch is not None if self.params.fire_on == "change" else on)
-        )
+        fire = self._fires(switch, on)
         trigger: dict[str, Any] = {"node": self.name, "on": on, "value": value, "fired": fire}
         if fire:
             event = TriggerEvent(
@@ -119,6 +115,14 @@ class Trigger(Node):
             )
             trigger["latency_ms"] = self._fire(event)
         return frame.replace(meta={**frame.meta, "trigger": trigger})
+
+    def _fires(self, switch: str | None, on: bool) -> bool:
+        """Whether this frame fires the action, per ``fire_on``."""
+        if self.params.fire_on == "rising":
+            return switch == "on"
+        if self.params.fire_on == "change":
+            return switch is not None
+        return on  # frame: every frame while on
 
     def _fire(self, event: TriggerEvent) -> float | None:
         """Run the action; returns capture-to-return latency in ms (None when it failed)."""

@@ -106,9 +106,9 @@ class ClosedLoopResult:
 
 
 def node_params(
-    model: str, preset: str | None, threads: int | None, dynamic_crop: bool, run: str, search_tile: float = 0.0
+    model: str, preset: str | None, threads: int | None, dynamic_crop: bool, search_tile: float = 0.0
 ) -> tuple[dict, dict]:
-    """The pose estimator's and the trigger's params, shared by both paths."""
+    """The pose estimator's and the trigger's params, shared by both paths (``measure`` adds the run id)."""
     pose: dict[str, Any] = {"model": model, "box": "frame", "dynamic_crop": dynamic_crop, "search_tile": search_tile}
     if preset:
         pose["preset"] = preset
@@ -121,7 +121,6 @@ def node_params(
         "min_score": -1e9,
         "fire_on": "frame",
         "action": f"{__name__}:BenchAction",
-        "action_params": {"run": run},
     }
     return pose, trigger
 
@@ -281,7 +280,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"bench closedloop: --modes takes max and/or live, got {args.modes!r}", file=sys.stderr)
         return 2
     model = args.model or DEFAULT_MODEL
-    pose, trigger = node_params(model, args.preset, args.threads, not args.no_dynamic_crop, "", args.search_tile)
+    pose, trigger = node_params(model, args.preset, args.threads, not args.no_dynamic_crop, args.search_tile)
     from flowpose.pose import open_pose_model
     from flowpose.zoo import ModelNotFoundError
 

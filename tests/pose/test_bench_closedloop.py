@@ -31,7 +31,7 @@ def clip(tmp_path_factory) -> Path:
 def test_graph_and_loop_give_the_same_keypoints_and_the_loop_follows_the_animal(tmp_path, clip) -> None:
     card = marker_card("simcc", labels=("mouse",), input_size=(256, 192))
     model = build_marker_model(tmp_path / "m.onnx", "simcc", input_size=(256, 192), card=card)
-    pose, trigger = node_params(str(model), None, 1, True, "")
+    pose, trigger = node_params(str(model), None, 1, True)
     runs = {path: measure(str(clip), 24, pose, trigger, path, paced=False) for path in ("graph", "loop")}
     assert check_equal(runs["graph"][1], runs["loop"][1], 24) <= 1e-3
     # The marker moves 8 px a frame to the right: the pose follows it (red marker = nose group).
