@@ -189,6 +189,7 @@ class TopdownPoseEstimator(Node):
             # Codec scores are not probabilities (SimCC's exceed 1); an instance score stays in [0, 1].
             score=float(np.clip(np.mean(scores), 0.0, 1.0)) if len(scores) else 0.0,
             label=self._label,
+            track_id=0,  # one animal is one track: a Smoother can follow it without a Tracker
             keypoints=keypoints,
             keypoint_scores=scores,
             layout=self._layout_name,

@@ -45,6 +45,7 @@ def test_whole_frame_finds_the_keypoints_and_makes_a_labelled_instance(model) ->
     cage, mouse = out.instances
     assert cage is frame.instances[0]  # instances already there pass through
     assert mouse.label == "mouse" and mouse.layout == "coco17"  # the card's first label
+    assert mouse.track_id == 0  # one animal, one track (a Smoother needs no Tracker)
     np.testing.assert_allclose(mouse.keypoints, expected, atol=1.5)
     x1, y1, x2, y2 = mouse.bbox  # the found keypoints' bounds plus the margin, not the frame
     assert x1 < expected[:, 0].min() < expected[:, 0].max() < x2 and y1 < expected[:, 1].min()
