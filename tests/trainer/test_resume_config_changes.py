@@ -75,9 +75,12 @@ def test_next_steps_name_the_best_model_and_the_commands(tmp_path: Path) -> None
     text = "\n".join(lines)
     assert f"flowpose export {tmp_path / 'best.pt'} -o {tmp_path / 'model.onnx'}" in text
     assert f"flowpose eval labels {tmp_path / 'model.onnx'} --data '/data/mouse project' --split test" in text
-    assert f"flowpose eval cfg.yaml {tmp_path / 'best.pt'}" in text and "flowpose run " in text
-    # Not DeepLabCut data: no eval labels line.
-    assert "eval labels" not in "\n".join(next_steps("cfg.yaml", {"data": {}}, tmp_path, tmp_path / "best.pt"))
+    assert f"flowpose eval cfg.yaml {tmp_path / 'best.pt'}" in text
+    # One animal from a labelled project: the lab graph (no detector), with the exported model.
+    assert f"flowpose run graphs/lab_animal.yaml --set pose.model={tmp_path / 'model.onnx'}" in text
+    # Not DeepLabCut data: no eval labels line, the detector graph.
+    other = "\n".join(next_steps("cfg.yaml", {"data": {}}, tmp_path, tmp_path / "best.pt"))
+    assert "eval labels" not in other and "flowpose run graphs/video_file.yaml" in other
 
 
 def test_train_command_ends_with_the_best_model_and_next_commands(tmp_path: Path) -> None:

@@ -34,17 +34,11 @@ def next_steps(config_path: str | Path, config: dict[str, Any], out: Path, best:
         project = project if project.is_absolute() else (base / project).resolve()
         lines.append(f"  flowpose eval labels {_q(onnx)} --data {_q(project)} --split test")
     lines.append(f"  flowpose eval {_q(config_path)} {_q(model)}")
-    run = f"  flowpose run graphs/video_file.yaml --set camera.source=VIDEO.mp4 --set animal_pose.model={_q(onnx)}"
-    if isinstance(val, dict) and val.get("type") == "dlc" and _node_has_whole_frame_box():
-        run += " --set animal_pose.box=frame"  # a single-animal model: no detector class for it
+    if isinstance(val, dict) and val.get("type") == "dlc":
+        # One animal, no detector: the lab graph looks at the whole frame and follows the animal.
+        run = f"  flowpose run graphs/lab_animal.yaml --set pose.model={_q(onnx)} --set camera.source=VIDEO.mp4"
+    else:
+        run = f"  flowpose run graphs/video_file.yaml --set camera.source=VIDEO.mp4 --set animal_pose.model={_q(onnx)}"
     lines.append(run)
     return lines
 
-
-def _node_has_whole_frame_box() -> bool:
-    """Whether the TopdownPoseEstimator node can run without detections (``box: frame``)."""
-    try:
-        from flowpose.nodes.pose_estimator import TopdownPoseEstimator
-    except ImportError:
-        return False
-    return "box" in getattr(TopdownPoseEstimator.Params, "model_fields", {})
