@@ -41,4 +41,3 @@ def next_steps(config_path: str | Path, config: dict[str, Any], out: Path, best:
         run = f"  flowpose run graphs/video_file.yaml --set camera.source=VIDEO.mp4 --set animal_pose.model={_q(onnx)}"
     lines.append(run)
     return lines
-

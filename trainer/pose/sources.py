@@ -99,9 +99,7 @@ def _import_dlc(spec: dict[str, Any], base: Path) -> tuple[dict[str, Path], Path
     # Keyed on the label files' bytes as well as the settings: edited labels make a new import
     # instead of silently reusing the old one.
     labels = content_digest(label_files(project))
-    key = json.dumps(
-        [str(project), labels, plan.val_fraction, plan.test_fraction, plan.seed, plan.by, category, pairs]
-    )
+    key = json.dumps([str(project), labels, plan.val_fraction, plan.test_fraction, plan.seed, plan.by, category, pairs])
     root = Path(spec.get("cache_dir") or Path(tempfile.gettempdir()) / "flowpose-dlc")
     out = _path(root, base) / hashlib.sha1(key.encode()).hexdigest()[:12]
     files = {part: out / f"dlc_{part}.json" for part in PARTS}
