@@ -24,7 +24,7 @@ from flowpose.frame import Frame
 from flowpose.node import NodeParams, Source
 from flowpose.nodes.phone_hub import PhoneHub, register
 from flowpose.nodes.phone_server import PhoneServer, ServerSettings
-from flowpose.web.home import config_dir, load_token
+from flowpose.web.home import TOKEN_FILE, config_dir, load_token
 from flowpose.web.lan import lan_addresses, url_host
 from flowpose.web.qr import print_banner
 from flowpose.web.tls import ensure_certificate
@@ -113,7 +113,15 @@ class PhoneCamera(Source):
         self.hub.port = port
         self.hub.url = f"https://{url_host(shown)}:{port}/?token={token}"
         self.hub.serving.set()
-        self.log.info("phones: open %s (certificate SHA-256 %s)", self.hub.url, cert.fingerprint)
+        # The token stays out of the log (logs get shared); the banner shows the whole URL.
+        where = f"the {self.name}.token param" if p.token else str(folder / TOKEN_FILE)
+        self.log.info(
+            "phones: open %s?token=... (the banner shows the whole URL; the token is %s; certificate SHA-256 %s)",
+            self.hub.url.split("?token=")[0],
+            where,
+            cert.fingerprint,
+        )
+        self.log.debug("phones: full URL %s", self.hub.url)
         if p.banner:
             print_banner(
                 f"PhoneCamera {self.name!r}: open this on a phone on the same network (or scan the code)",

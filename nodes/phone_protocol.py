@@ -11,6 +11,8 @@ One WebSocket per phone, at ``/ws?token=...``:
   also keeps at most N frames in the graph whose result has not come back.
 * server -> page, binary: a result: the frame's sequence number (4 bytes), its time in the
   graph in microseconds (4 bytes), then the annotated JPEG.
+* server -> page, text: ``{"type": "error", "message": TEXT}`` when a frame was refused (its
+  ack follows, as dropped); the page shows the text.
 """
 
 from __future__ import annotations
@@ -29,6 +31,76 @@ from flowpose.nodes.phone_hub import PhoneHub
 SEQ = struct.Struct(">I")  # upload header: the page's sequence number
 RESULT_HEAD = struct.Struct(">II")  # result header: sequence number, microseconds in the graph
 MAX_UPLOAD_BYTES = 8 << 20  # a 4K JPEG at high quality fits
+# A hello is a few short strings; anything longer is not the page. Bounding it also bounds the
+# nesting json can meet (a deeply nested hello used to raise RecursionError in the server).
+MAX_HELLO_CHARS = 1024
+# Decoded images are capped from the JPEG header, before decoding: 8 MB of JPEG can declare
+# 12000x12000 pixels (430 MB decoded, seconds of CPU). 4096 is the largest the page asks for.
+MAX_SIDE = 4096
+
+
+class BadHello(ValueError):
+    """The first message was not a hello the page would send."""
+
+
+def parse_hello(message: str | bytes) -> tuple[str, str]:
+    """The (client id, wanted name) of a hello message.
+
+    Raises:
+        BadHello: Not a text message, too long, not JSON (or nested too deeply for it), or no
+            ``client``.
+    """
+    if not isinstance(message, str) or len(message) > MAX_HELLO_CHARS:
+        raise BadHello(f"a hello is a text message of at most {MAX_HELLO_CHARS} characters")
+    try:
+        hello = json.loads(message)
+        return str(hello["client"])[:64], str(hello.get("name") or "")
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise BadHello(f"not a hello message ({type(exc).__name__})") from exc
+
+
+def jpeg_size(data: bytes | memoryview, start: int = 0) -> tuple[int, int] | None:
+    """Width and height declared by a JPEG's frame header (SOFn), without decoding it.
+
+    Args:
+        data: The JPEG bytes.
+        start: Where the JPEG starts in ``data``.
+
+    Returns:
+        ``(width, height)``, or None when ``data`` is not a JPEG or has no frame header before
+        its scan (the decoder then refuses it anyway).
+    """
+    view = memoryview(data)
+    n = len(view)
+    if n < start + 4 or view[start] != 0xFF or view[start + 1] != 0xD8:
+        return None
+    i = start + 2
+    while i + 4 <= n:
+        if view[i] != 0xFF:
+            return None
+        marker = view[i + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            i += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            i += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image, start of scan: no frame header came first
+            return None
+        length = (view[i + 2] << 8) | view[i + 3]
+        # SOF0..SOF15 carry the size, except DHT (C4), JPG (C8) and DAC (CC).
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if i + 9 > n:
+                return None
+            height = (view[i + 5] << 8) | view[i + 6]
+            width = (view[i + 7] << 8) | view[i + 8]
+            return width, height
+        i += 2 + length
+    return None
+
+
+def error_message(text: str) -> str:
+    return json.dumps({"type": "error", "message": text})
 
 
 def ack_message(seq: int, dropped: bool) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
 import time
@@ -24,7 +23,17 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from flowpose.nodes.phone_hub import PhoneHub, Upload
-from flowpose.nodes.phone_protocol import MAX_UPLOAD_BYTES, SEQ, PhoneConnection, welcome_message
+from flowpose.nodes.phone_protocol import (
+    MAX_SIDE,
+    MAX_UPLOAD_BYTES,
+    SEQ,
+    BadHello,
+    PhoneConnection,
+    error_message,
+    jpeg_size,
+    parse_hello,
+    welcome_message,
+)
 from flowpose.web.home import token_matches
 
 HELLO_TIMEOUT_S = 10.0
@@ -46,6 +55,8 @@ class ServerSettings:
         window: Results in flight the page allows (0: no limit; see the node docs).
         ping_s: Keepalive ping interval; a phone that does not answer a ping within twice this
             is dropped (so within three times this after it went silent).
+        max_side: Largest width or height a frame may declare in its JPEG header; larger
+            frames are refused before decoding (see ``phone_protocol.MAX_SIDE``).
     """
 
     host: str
@@ -55,6 +66,7 @@ class ServerSettings:
     page: bytes
     window: int = 0
     ping_s: float = 5.0
+    max_side: int = MAX_SIDE
 
 
 class PhoneServer:
@@ -160,13 +172,23 @@ class PhoneServer:
         )
         return Response(200, "OK", headers, self.settings.page)
 
+    def _refusal(self, message: bytes) -> str | None:
+        """Why an upload is refused before decoding, or None (not a JPEG: the decoder says so)."""
+        size = jpeg_size(message, SEQ.size)
+        limit = self.settings.max_side
+        if size is None or (size[0] <= limit and size[1] <= limit):
+            return None
+        return (
+            f"frame refused: {size[0]}x{size[1]} pixels is larger than {limit}x{limit}; "
+            "ask the camera for a smaller size"
+        )
+
     async def _handle(self, ws: ServerConnection) -> None:
         try:
-            hello = json.loads(await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT_S))
-            client = str(hello["client"])[:64]
-            wanted = str(hello.get("name") or "")
-        except (TimeoutError, ValueError, KeyError, TypeError, ConnectionClosed):
+            client, wanted = parse_hello(await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT_S))
+        except (TimeoutError, BadHello, ConnectionClosed) as exc:
             self.hub.counters["bad_hello"] += 1
+            self.log.warning("closed a connection from %s: no hello (%s)", ws.remote_address, exc or type(exc).__name__)
             await ws.close(1008, "expected a hello message first")
             return
         source = self.hub.source_for(client, wanted)
@@ -179,11 +201,21 @@ class PhoneServer:
         self.hub.counters["connects"] += 1
         self.log.info("phone %s connected from %s", source, ws.remote_address)
         sender = asyncio.create_task(conn.send_loop())
+        warned = False
         try:
             await ws.send(welcome_message(source, self.settings.window, self.hub.displays > 0))
             async for message in ws:
                 if isinstance(message, bytes) and len(message) > SEQ.size:
                     (seq,) = SEQ.unpack_from(message)
+                    refusal = self._refusal(message)
+                    if refusal is not None:
+                        self.hub.counters["oversize_frames"] += 1
+                        if not warned:  # once per connection: a page sends the same size again
+                            self.log.warning("%s: %s", source, refusal)
+                            warned = True
+                        await ws.send(error_message(refusal))
+                        conn.ack(seq, True)
+                        continue
                     upload = Upload(source, seq, message[SEQ.size :], time.time_ns(), partial(conn.ack, seq))
                     replaced = self.hub.offer(upload)
                     if replaced is not None:

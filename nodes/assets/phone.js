@@ -133,6 +133,8 @@
       state.awaitingAck = false;
       state.acked += 1;
       if (msg.dropped) { state.dropped += 1; state.inflight.delete(msg.seq); }
+    } else if (msg.type === "error") { // a refused frame (too large): the server says why
+      setStatus(msg.message, "bad");
     }
     wake();
   }

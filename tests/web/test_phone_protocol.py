@@ -4,6 +4,7 @@ token checks, the hello/ack/result protocol, source names, and the companion-nod
 from __future__ import annotations
 
 import json
+import logging
 import ssl
 import struct
 import urllib.error
@@ -19,6 +20,7 @@ from websockets.sync.client import ClientConnection, connect
 import web_support
 from flowpose.nodes.phone_display import PhoneDisplay
 from flowpose.nodes.phone_hub import PhoneHub, Upload, lookup
+from flowpose.nodes.phone_protocol import jpeg_size
 from flowpose.web.home import TOKEN_FILE
 from web_support import RunningGraph
 
@@ -229,3 +231,63 @@ def test_a_taken_port_is_a_clear_error() -> None:
 def test_source_names_are_stable_per_tab(asks: list[tuple[str, str]], expected: list[str]) -> None:
     hub = PhoneHub("cam")
     assert [hub.source_for(client, wanted) for client, wanted in asks] == expected
+
+
+@pytest.mark.parametrize("depth", [1000, 100_000])
+def test_a_deeply_nested_hello_is_closed_with_one_log_line(
+    graph: RunningGraph, depth: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 1000 fits the hello's size bound and used to raise RecursionError in json (close 1011,
+    # a traceback in the log); 100000 is refused by its size before json sees it.
+    hub = lookup("phone")
+    with connect(ws_url(hub), ssl=INSECURE) as ws:
+        ws.send("[" * depth)
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert graph.stop().stats[0].counters["bad_hello"] == 1
+    records = [r for r in caplog.records if "no hello" in r.getMessage()]
+    assert len(records) == 1 and records[0].exc_info is None
+    assert not any(r.exc_info for r in caplog.records if r.name.startswith("flowpose"))
+
+
+def declaring(data: bytes, width: int, height: int) -> bytes:
+    """``data`` (a baseline JPEG) with its frame header claiming another size."""
+    at = data.index(b"\xff\xc0")
+    return data[: at + 5] + struct.pack(">HH", height, width) + data[at + 9 :]
+
+
+def test_a_frame_declaring_huge_dimensions_is_refused_before_decoding(graph: RunningGraph) -> None:
+    hub = lookup("phone")
+    with connect(ws_url(hub), ssl=INSECURE) as ws:
+        hello(ws, "c")
+        ws.send(struct.pack(">I", 1) + declaring(jpeg(50), 12000, 12000))
+        error = json.loads(ws.recv(timeout=10))
+        assert error["type"] == "error" and "12000x12000" in error["message"] and "4096x4096" in error["message"]
+        assert json.loads(ws.recv(timeout=10)) == {"type": "ack", "seq": 1, "dropped": True}
+        _, (seq, _, image) = send_and_wait(ws, 2, jpeg(100, (640, 480)))  # normal frames still pass
+        assert seq == 2 and image.shape[:2] == (480, 640)
+    counters = graph.stop().stats[0].counters
+    assert counters["oversize_frames"] == 1 and counters.get("bad_frames", 0) == 0
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_jpeg_size_reads_the_frame_header(progressive: bool) -> None:
+    image = np.zeros((33, 17, 3), np.uint8)
+    data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_PROGRESSIVE, int(progressive)])[1].tobytes()
+    assert jpeg_size(data) == (17, 33)
+    assert jpeg_size(b"1234" + data, 4) == (17, 33)
+    assert jpeg_size(b"not a jpeg") is None and jpeg_size(data[:20]) is None
+
+
+def test_the_token_is_not_logged_at_info(flowpose_home, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with RunningGraph(GRAPH) as running:
+        hub = lookup("phone")
+        assert hub is not None and hub.serving.wait(20)
+        token = hub.url.split("token=")[1]
+        running.stop()
+    info = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert any("phones: open" in m for m in info)
+    assert not any(token in m for m in info)
+    assert any(token in r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG)
