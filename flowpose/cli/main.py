@@ -76,13 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
     pose.add_argument("--repeats", type=int, default=10, help="measurements per count and path")
     pose.add_argument("--threads", type=int, default=None, help="intra-op threads (default: the available cores)")
     pose.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
-    pipe = bench_sub.add_parser("pipeline", help="a video through detector + pose: threads vs processes")
+    pipe = bench_sub.add_parser(
+        "pipeline", help="a video through detector + pose: graph in threads / processes vs a sequential loop"
+    )
     pipe.add_argument("--video", required=True, help="video file, e.g. ../shared/data/videos/dance.mp4")
     pipe.add_argument("--detector", default="zoo:yolox-nano", help="detector model (path or zoo:NAME)")
     pipe.add_argument("--detector-preset", help="card preset for a detector file without a card (e.g. yolox)")
     pipe.add_argument("--pose", default="", help="pose model (path or zoo:NAME); default: an RTMPose stand-in")
     pipe.add_argument("--pose-size", choices=["t", "s", "m"], default="t", help="size of the stand-in pose model")
-    pipe.add_argument("--layouts", default="thread,process", help="comma-separated: thread,process")
+    pipe.add_argument(
+        "--layouts",
+        default="thread,process,loop,loop-batched",
+        help="comma-separated: thread, process (graphs), loop (rtmlib-style, one run per person), loop-batched",
+    )
+    pipe.add_argument("--frames", type=int, default=0, help="frames per run; 0 = the whole video")
+    pipe.add_argument("--threads", type=int, default=None, help="intra-op threads per model (default: the cores)")
     pipe.add_argument("--repeats", type=int, default=1, help="runs per layout and kind (medians are shown)")
     pipe.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     loop = bench_sub.add_parser("closedloop", help="capture-to-action latency: a graph vs a DeepLabCut-Live-style loop")
