@@ -6,9 +6,11 @@ A file-like test pattern feeds a chain of pass-through nodes into a recording si
   the gap between one node handing a frame on (its trace ``t_out``) and the next node
   taking it (``t_in``): queueing, waking a thread, and bookkeeping.
 * Max fps: the source runs unpaced with lossless buffers; frames at the sink per second.
-* Yardsticks (:mod:`flowpose.bench.yardsticks`), measured in the same run: the same paced
-  chain built the way MMPose's webcam executor works (each node thread polls its queue and
-  sleeps 10 ms when it is empty); one memcpy of the frame, in cache and cold; and for process
+* Yardsticks (:mod:`flowpose.bench.yardsticks`), measured in the same run: the same chain
+  as plain threads passing the frame through ``queue.Queue`` with blocking get/put (what a
+  user writes without flowpose: the fair baseline of a thread hop, paced and unpaced); the
+  same paced chain built the way MMPose's webcam executor works (each node thread polls its
+  queue and sleeps 10 ms when it is empty); one memcpy of the frame, in cache and cold; and for process
   and tcp modes the cheapest possible message between two processes (:mod:`flowpose.bench.floor`).
 * Modes: ``thread`` runs the pass-through nodes in threads, ``process`` each in its own
   process (source and sink stay in the parent, so a frame crosses hops + 1 links), ``tcp``
@@ -28,7 +30,13 @@ from typing import ClassVar
 
 import numpy as np
 
-from flowpose.bench.yardsticks import Memcpy, measure_memcpy, measure_polling_chain
+from flowpose.bench.yardsticks import (
+    Memcpy,
+    QueueChain,
+    measure_memcpy,
+    measure_polling_chain,
+    measure_queue_chain,
+)
 from flowpose.frame import Frame
 from flowpose.node import Node
 from flowpose.runtime import GraphRunner
@@ -140,6 +148,7 @@ def format_results(
     polling: np.ndarray | None = None,
     memcpy: dict[str, Memcpy] | None = None,
     floor: np.ndarray | None = None,
+    queue_chain: QueueChain | None = None,
 ) -> str:
     """The results as a Markdown table (with the yardsticks and ratios when given)."""
     memcpy = memcpy or {}
@@ -162,6 +171,13 @@ def format_results(
             f"| {r.size} | {r.mode} | {r.hops} | {r.hop_ms_median:.4f} | {r.hop_ms_p95:.4f} | {r.max_fps:,.0f} "
             f"| {warm} | {cold} |"
         )
+    hops = results[0].hops if results else "-"
+    if queue_chain is not None and len(queue_chain.gaps_ms):
+        gaps = queue_chain.gaps_ms
+        lines.append(
+            f"| any | queue.Queue chain (plain threads) | {hops} | {np.median(gaps):.4f} | "
+            f"{np.percentile(gaps, 95):.4f} | {queue_chain.max_fps:,.0f} | - | - |"
+        )
     if polling is not None and len(polling):
         median = float(np.median(polling))
         lines.append(
@@ -171,6 +187,14 @@ def format_results(
         for r in results:
             if r.mode == "thread":
                 lines.append(f"\nhop median, polling / flowpose at {r.size}: {median / r.hop_ms_median:,.0f}x")
+    if queue_chain is not None and len(queue_chain.gaps_ms):
+        base = float(np.median(queue_chain.gaps_ms))
+        for r in results:
+            if r.mode == "thread":
+                lines.append(
+                    f"\nflowpose / queue.Queue chain at {r.size}: hop median {r.hop_ms_median / base:.2f}x, "
+                    f"max fps {r.max_fps / queue_chain.max_fps:.2f}x"
+                )
     return "\n".join(lines)
 
 
@@ -185,7 +209,8 @@ def main(args: argparse.Namespace) -> int:
         for mode in modes:
             log.info("measuring %dx%d through %d %s hops ...", width, height, args.hops, mode)
             results.append(measure_chain(width, height, args.hops, args.frames, mode))
-    log.info("measuring the polling yardstick ...")
+    log.info("measuring the queue.Queue and polling yardsticks ...")
+    queue_chain = measure_queue_chain(args.hops, args.frames)
     polling = measure_polling_chain(args.hops, 50)
     floor = None
     if set(modes) - {"thread"}:
@@ -193,7 +218,7 @@ def main(args: argparse.Namespace) -> int:
 
         log.info("measuring the floor of a process hop ...")
         floor = measure_ipc_floor()
-    print(format_results(results, polling, memcpy if floor is not None else None, floor))
+    print(format_results(results, polling, memcpy if floor is not None else None, floor, queue_chain))
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n", encoding="utf-8")
     return 0

@@ -2,6 +2,9 @@
 
 * A polling chain: MMPose's webcam executor pattern (each stage polls its queue and sleeps
   10 ms when it is empty).
+* A plain ``queue.Queue`` chain: what a user writes without flowpose — one thread per stage,
+  blocking ``get`` and ``put`` on bounded queues, the frame passed by reference. This is the
+  fair baseline of a thread hop: the least a hop between Python threads can cost.
 * One memcpy of the frame, twice: **in cache** (the same source into the same destination,
   over and over: both stay in the CPU caches) and **cold** (rotating over enough buffers to
   exceed the last-level cache, as a camera frame handed from one process to the next is). A
@@ -84,3 +87,70 @@ def measure_polling_chain(hops: int, frames: int, poll_s: float = 0.01) -> np.nd
     for t in threads:
         t.join()
     return np.array(gaps)
+
+
+@dataclass(frozen=True)
+class QueueChain:
+    """The plain ``queue.Queue`` chain's figures.
+
+    Attributes:
+        gaps_ms: Hop gaps (ms) of the paced run: one stage's ``put`` to the next stage's ``get``.
+        max_fps: Frames per second through the chain, unpaced.
+    """
+
+    gaps_ms: np.ndarray
+    max_fps: float
+
+
+def _queue_stage(
+    inbox: queue.Queue[tuple[np.ndarray, int] | None],
+    outbox: queue.Queue[tuple[np.ndarray, int] | None] | None,
+    gaps: list[int],
+) -> None:
+    """One stage: blocking get, note the gap since the previous stage's put, blocking put."""
+    while True:
+        item = inbox.get()
+        if item is None:
+            if outbox is not None:
+                outbox.put(None)
+            return
+        gaps.append(time.perf_counter_ns() - item[1])
+        if outbox is not None:
+            outbox.put((item[0], time.perf_counter_ns()))
+
+
+def _run_queue_chain(hops: int, frames: int, image: np.ndarray, period_s: float) -> tuple[list[int], float]:
+    """Hop gaps (ns) and the time (s) from the first put to the sink's last get."""
+    # Bounded like the runtime's lossless buffers of 4, so an unpaced source blocks, not floods.
+    queues: list[queue.Queue[tuple[np.ndarray, int] | None]] = [queue.Queue(maxsize=4) for _ in range(hops + 1)]
+    gaps: list[int] = []
+    threads = [
+        threading.Thread(target=_queue_stage, args=(queues[i], queues[i + 1] if i < hops else None, gaps), daemon=True)
+        for i in range(hops + 1)
+    ]
+    for t in threads:
+        t.start()
+    start = time.perf_counter()
+    for _ in range(frames):
+        queues[0].put((image, time.perf_counter_ns()))
+        if period_s:
+            time.sleep(period_s)  # one frame in flight: the chain is idle when the next one comes
+    queues[0].put(None)
+    for t in threads:
+        t.join()
+    return gaps, time.perf_counter() - start
+
+
+def measure_queue_chain(hops: int, frames: int, width: int = 640, height: int = 480) -> QueueChain:
+    """A chain of ``hops`` threads passing a frame through ``queue.Queue``, into a sink thread.
+
+    Measured like the runtime's chain: unpaced for max fps, then paced (one frame in flight,
+    at most 200 fps) for the hop gaps, the first frames left out as a warm-up.
+    """
+    image = np.zeros((height, width, 3), np.uint8)
+    _, span_s = _run_queue_chain(hops, frames, image, 0.0)
+    max_fps = frames / span_s if span_s > 0 else float("inf")
+    paced = min(200, max(frames // 4, 100))
+    gaps, _ = _run_queue_chain(hops, paced, image, 1 / 200)
+    warm = gaps[10 * (hops + 1) :] or gaps
+    return QueueChain(gaps_ms=np.array(warm, dtype=np.float64) / 1e6, max_fps=max_fps)
