@@ -1,13 +1,16 @@
 """The VideoRecorder node: writes frames to an mp4 at the rate they were actually captured.
 
-Why buffer first: ``cv2.VideoWriter`` fixes the frame rate when it opens, and an mp4 written
-by OpenCV cannot be re-timed afterwards without re-encoding. So the recorder keeps the first
+The encoding is H.264 through PyAV by default, which browsers play (see
+:mod:`flowpose.nodes.video_writers`); ``codec: mp4v`` keeps OpenCV's MPEG-4 Part 2.
+
+Why buffer first: a writer fixes the frame rate when it opens (constant frame rate), and an
+mp4 cannot be re-timed afterwards without re-encoding. So the recorder keeps the first
 ``measure_frames`` frames (references to the immutable images, no copies; bounded), measures
 the rate from their capture timestamps, then opens the writer and writes them. A recording
 that ends sooner is measured over the frames it has.
 
 Why a temporary name: an mp4 is only playable once its index (the ``moov`` atom) is written
-by ``release()``. The video is written to ``NAME.partial.mp4`` beside the target and renamed
+when the writer closes. The video is written to ``NAME.partial.mp4`` beside the target and renamed
 in ``close()``, which the runtime always calls (end of stream, Ctrl-C, SIGTERM, a failing
 node), so ``NAME.mp4`` is either absent or complete. Only a hard kill (SIGKILL, power loss)
 leaves the partial file behind, unplayable.
@@ -25,6 +28,7 @@ from pydantic import Field
 from flowpose.frame import Frame
 from flowpose.node import Node, NodeParams
 from flowpose.nodes.output_paths import ensure_output_folder, output_path_problem
+from flowpose.nodes.video_writers import FrameWriter, open_writer
 
 #: Media-time keys sources put in ``frame.meta`` (Camera on a file, SyntheticScene), with their
 #: unit in seconds. A file read faster than real time has capture times far apart from its own
@@ -50,11 +54,12 @@ class VideoRecorder(Node):
         path: str = Field(description="Output file, e.g. out.mp4; its folder is created if needed.")
         fps: float = Field(0.0, ge=0, description="Frame rate of the file; 0 = measured from capture timestamps.")
         codec: str = Field(
-            "mp4v",
+            "h264",
             min_length=4,
             max_length=4,
-            description="FourCC: mp4v (always available) or avc1 (H.264, where the OpenCV build has an "
-            "encoder; falls back to mp4v otherwise).",
+            description="h264 (or avc1): H.264 yuv420p through PyAV, plays in browsers; falls back to mp4v "
+            "without an H.264 encoder. Any other FourCC goes to cv2.VideoWriter: mp4v (MPEG-4 Part 2, "
+            "always available, not playable in browsers), or mp4v when the OpenCV build lacks it.",
         )
         measure_frames: int = Field(
             30, ge=2, le=600, description="Frames buffered to measure the rate before the file is opened."
@@ -75,7 +80,7 @@ class VideoRecorder(Node):
         self._pending: list[np.ndarray] = []
         self._stamps: list[int] = []
         self._media_times: list[float | None] = []
-        self._writer: cv2.VideoWriter | None = None
+        self._writer: FrameWriter | None = None
         self._size: tuple[int, int] | None = None
         self.written = 0
         self.fps = self.params.fps
@@ -116,24 +121,18 @@ class VideoRecorder(Node):
         self.fps = self.params.fps or self.measured_fps()
         height, width = self._pending[0].shape[:2]
         self._size = (width, height)
-        self._writer = self._open(self.params.codec)
-        if self._writer is None and self.params.codec != "mp4v":
-            self.log.warning("codec %r is not available in this OpenCV build; using mp4v", self.params.codec)
-            self._writer = self._open("mp4v")
-        if self._writer is None:
-            raise RuntimeError(f"cannot open a video writer for {self.partial_path} ({width}x{height})")
-        self.log.info("recording %dx%d at %.2f fps to %s", width, height, self.fps, self.final_path)
+        self._writer = open_writer(self.partial_path, self.params.codec, self.fps, self._size, self.log)
+        self.log.info(
+            "recording %dx%d at %.2f fps to %s, %s",
+            width,
+            height,
+            self.fps,
+            self.final_path,
+            self._writer.description,
+        )
         pending, self._pending = self._pending, []
         for image in pending:
             self._write(image)
-
-    def _open(self, codec: str) -> cv2.VideoWriter | None:
-        assert self._size is not None
-        writer = cv2.VideoWriter(str(self.partial_path), cv2.VideoWriter_fourcc(*codec), self.fps, self._size)
-        if writer.isOpened():
-            return writer
-        writer.release()
-        return None
 
     def _write(self, image: np.ndarray) -> None:
         assert self._writer is not None and self._size is not None
@@ -152,7 +151,7 @@ class VideoRecorder(Node):
         if self._writer is None:
             self.log.warning("no frames received; %s not written", self.final_path)
             return
-        self._writer.release()
-        self._writer = None
+        writer, self._writer = self._writer, None
+        writer.close()
         os.replace(self.partial_path, self.final_path)  # atomic: the target is never half-written
         self.log.info("wrote %d frames at %.2f fps to %s", self.written, self.fps, self.final_path)

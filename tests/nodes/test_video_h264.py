@@ -1,0 +1,86 @@
+"""VideoRecorder writes H.264 that browsers play: yuv420p, even sides, the index first (faststart)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from flowpose.nodes.video_writers import h264_encoder
+from video_support import ffprobe, probe, record, top_level_boxes
+
+needs_h264 = pytest.mark.skipif(h264_encoder() is None, reason="this PyAV has no H.264 encoder")
+
+
+@needs_h264
+def test_default_mp4_is_h264_yuv420p_with_every_frame(tmp_path: Path) -> None:
+    info = probe(record(tmp_path / "out.mp4", 45, fps=25.0))
+    assert (info.codec, info.pix_fmt) == ("h264", "yuv420p")
+    assert (info.width, info.height, info.frames) == (640, 480, 45)
+    assert info.fps == pytest.approx(25.0, rel=1e-3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]  # the partial file was renamed
+
+
+@needs_h264
+def test_ffprobe_agrees(tmp_path: Path) -> None:
+    stream = ffprobe(record(tmp_path / "out.mp4", 20, fps=12.5))
+    if stream is None:
+        pytest.skip("ffprobe is not installed (PyAV's own probe is checked above)")
+    assert (stream["codec_name"], stream["pix_fmt"]) == ("h264", "yuv420p")
+    assert int(stream["nb_read_frames"]) == 20
+    assert stream["avg_frame_rate"] == "25/2"
+
+
+@needs_h264
+def test_index_comes_before_the_media_data(tmp_path: Path) -> None:
+    # faststart: a browser reads moov (the index) first and can play while mdat still downloads.
+    boxes = top_level_boxes(record(tmp_path / "out.mp4", 30))
+    assert "moov" in boxes and "mdat" in boxes
+    assert boxes.index("moov") < boxes.index("mdat"), boxes
+
+
+@needs_h264
+def test_odd_sides_are_cropped_to_even(tmp_path: Path) -> None:
+    info = probe(record(tmp_path / "out.mp4", 10, size=(641, 479)))
+    assert (info.codec, info.width, info.height, info.frames) == ("h264", 640, 478, 10)
+
+
+@needs_h264
+def test_avc1_means_h264_too(tmp_path: Path) -> None:
+    assert probe(record(tmp_path / "out.mp4", 5, codec="avc1")).codec == "h264"
+
+
+def test_mp4v_stays_selectable(tmp_path: Path) -> None:
+    info = probe(record(tmp_path / "out.mp4", 12, codec="mp4v"))
+    assert (info.codec, info.frames) == ("mpeg4", 12)
+
+
+def test_without_pyav_it_falls_back_to_mp4v_and_says_so(tmp_path: Path) -> None:
+    # A fresh interpreter where `import av` fails, as on a platform without PyAV's wheel.
+    out = tmp_path / "out.mp4"
+    script = textwrap.dedent(f"""\
+        import logging, sys
+        sys.modules["av"] = None  # makes `import av` raise ImportError
+        logging.basicConfig(level=logging.INFO)
+        import numpy as np
+        from flowpose.frame import Frame
+        from flowpose.nodes.video_recorder import VideoRecorder
+
+        node = VideoRecorder("rec", {{"path": {str(out)!r}}})
+        node.setup()
+        for i in range(6):
+            image = np.full((120, 160, 3), 30 * i, np.uint8)
+            node.process(Frame(frame_id=i, capture_ns=i * 40_000_000, source="cam", image=image))
+        node.close()
+        """)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "no H.264 encoder" in done.stderr and "writing mp4v" in done.stderr
+    assert "mp4v (OpenCV)" in done.stderr  # the "recording ..." line names the encoding
+    info = probe(out)
+    assert (info.codec, info.frames) == ("mpeg4", 6)
