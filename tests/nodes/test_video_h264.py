@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -9,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from flowpose.nodes.video_writers import h264_encoder
-from video_support import ffprobe, probe, record, top_level_boxes
+from flowpose.nodes.video_writers import H264Writer, h264_encoder
+from video_support import bar_image, ffprobe, probe, record, top_level_boxes
 
 needs_h264 = pytest.mark.skipif(h264_encoder() is None, reason="this PyAV has no H.264 encoder")
 
@@ -84,3 +86,28 @@ def test_without_pyav_it_falls_back_to_mp4v_and_says_so(tmp_path: Path) -> None:
     assert "mp4v (OpenCV)" in done.stderr  # the "recording ..." line names the encoding
     info = probe(out)
     assert (info.codec, info.frames) == ("mpeg4", 6)
+
+
+def blocked_signals(tid: int) -> set[int]:
+    """The signals blocked in thread ``tid`` of this process, from /proc."""
+    status = Path(f"/proc/self/task/{tid}/status").read_text()
+    mask = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigBlk:")), 16)
+    return {sig for sig in range(1, 65) if mask >> (sig - 1) & 1}
+
+
+@needs_h264
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads thread signal masks from Linux /proc")
+def test_encoder_threads_never_take_stop_signals(tmp_path: Path) -> None:
+    # A SIGTERM given to a libx264 thread was never handled: the graph did not stop (1 run in ~5).
+    before = {int(t) for t in os.listdir("/proc/self/task")}
+    writer = H264Writer(tmp_path / "out.mp4", 25.0, (640, 480), h264_encoder() or "")
+    try:
+        for i in range(20):
+            writer.write(bar_image(i))
+        started = {int(t) for t in os.listdir("/proc/self/task")} - before
+        assert started, "libx264 started no threads: nothing to check"
+        for tid in started:
+            assert {signal.SIGINT, signal.SIGTERM} <= blocked_signals(tid), tid
+        assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, set())  # restored here
+    finally:
+        writer.close()
