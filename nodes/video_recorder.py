@@ -28,7 +28,7 @@ from pydantic import Field
 from flowpose.frame import Frame
 from flowpose.node import Node, NodeParams
 from flowpose.nodes.output_paths import ensure_output_folder, output_path_problem
-from flowpose.nodes.video_writers import FrameWriter, open_writer
+from flowpose.nodes.video_writers import H264_NAMES, FrameWriter, open_writer
 
 #: Media-time keys sources put in ``frame.meta`` (Camera on a file, SyntheticScene), with their
 #: unit in seconds. A file read faster than real time has capture times far apart from its own
@@ -70,6 +70,8 @@ class VideoRecorder(Node):
         assert isinstance(params, cls.Params)
         if not Path(params.path).suffix:
             return [("path", f"{params.path!r} has no extension; the container follows it (use .mp4)")]
+        if params.codec.lower() in H264_NAMES and Path(params.path).suffix.lower() == ".webm":
+            return [("codec", "WebM holds VP8/VP9/AV1, not H.264: write .mp4 (browsers play it), or another codec")]
         problem = output_path_problem(params.path)
         return [("path", problem)] if problem else []
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from flowpose.nodes.video_writers import H264Writer, h264_encoder
+from flowpose.validate import validate_text
 from video_support import bar_image, ffprobe, probe, record, top_level_boxes
 
 needs_h264 = pytest.mark.skipif(h264_encoder() is None, reason="this PyAV has no H.264 encoder")
@@ -53,6 +54,16 @@ def test_odd_sides_are_cropped_to_even(tmp_path: Path) -> None:
 @needs_h264
 def test_avc1_means_h264_too(tmp_path: Path) -> None:
     assert probe(record(tmp_path / "out.mp4", 5, codec="avc1")).codec == "h264"
+
+
+def test_h264_in_webm_is_a_validation_error(tmp_path: Path) -> None:
+    graph = f"""\
+    nodes:
+      - {{name: cam, type: 'sinks_support:People', outputs: [frames], params: {{count: 3}}}}
+      - {{name: rec, type: VideoRecorder, inputs: [frames], params: {{path: '{tmp_path / "out.webm"}'}}}}
+    """
+    with pytest.raises(Exception, match=r"WebM holds VP8/VP9/AV1, not H\.264"):
+        validate_text(textwrap.dedent(graph), "t.yaml")
 
 
 def test_mp4v_stays_selectable(tmp_path: Path) -> None:
