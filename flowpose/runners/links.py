@@ -42,6 +42,8 @@ from flowpose.runners.protocol import (
     HELLO,
     HELLO_BODY,
     HWM,
+    MAX_CONTROL_BYTES,
+    MAX_PART_BYTES,
     PREFIX,
     SEQ,
     StopPipe,
@@ -90,7 +92,7 @@ class LinkSender:
         self._helper_owns = False  # the helper thread owns the socket (the writer queues instead)
         self._draining = False  # flush(): keep the helper until the last message is acknowledged
         self._closed = False
-        self._sock = link_socket(ctx, rcvhwm=CONTROL_HWM, sndhwm=HWM)
+        self._sock = link_socket(ctx, rcvhwm=CONTROL_HWM, sndhwm=HWM, max_part_bytes=MAX_CONTROL_BYTES)
         if curve is not None:
             curve.server(self._sock)
         if on_socket is not None:
@@ -238,6 +240,9 @@ class LinkSender:
                 slot, parts = self._slots.put(msg, self._seq)
             else:
                 parts = encode(msg)
+            too_big = max(memoryview(part).nbytes for part in parts)
+            if too_big > MAX_PART_BYTES:
+                raise WireError("schema", f"a {too_big}-byte part is over the links' {MAX_PART_BYTES}-byte limit")
         except WireError as error:
             self._bad.record(error)  # a frame this link cannot ship; counted as a drop
             return True

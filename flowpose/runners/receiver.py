@@ -33,6 +33,7 @@ from flowpose.runners.protocol import (
     HELLO_BODY,
     HWM,
     LINK_WINDOW,
+    MAX_PART_BYTES,
     PREFIX,
     SEQ,
     StopPipe,
@@ -56,6 +57,8 @@ class LinkReader:
         on_bad: Called once per bad message (to count it in the node's stats).
         curve: Authenticate and encrypt, trusting ``curve_server``'s key (tcp links between hosts).
         curve_server: The host the sender runs on.
+        max_part_bytes: Largest message part accepted (``protocol.MAX_PART_BYTES``); libzmq
+            disconnects a sender announcing a larger one before reading it.
     """
 
     def __init__(
@@ -67,9 +70,10 @@ class LinkReader:
         on_bad: Callable[[], None],
         curve: Curve | None = None,
         curve_server: str = "",
+        max_part_bytes: int = MAX_PART_BYTES,
     ) -> None:
         self.endpoint, self.label, self._on_bad = endpoint, label, on_bad
-        self.sock = link_socket(ctx, rcvhwm=HWM, sndhwm=CONTROL_HWM)
+        self.sock = link_socket(ctx, rcvhwm=HWM, sndhwm=CONTROL_HWM, max_part_bytes=max_part_bytes)
         if curve is not None:
             curve.client(self.sock, curve_server)
         # A HELLO after every (re)connection: a restarted sender starts with no credit at all.
