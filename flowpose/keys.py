@@ -9,6 +9,7 @@ file that others may read is refused at run time with the command that fixes it.
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import stat
 from pathlib import Path
@@ -20,6 +21,8 @@ from flowpose.hosts import curve_enabled, key_files, problem_at
 from flowpose.problems import GraphError, Problem
 from flowpose.runners.security import Curve
 from flowpose.validate import ValidGraph
+
+log = logging.getLogger(__name__)
 
 _HEADER = "#   ****  Generated on {now} by flowpose keys  ****\n#   ZeroMQ CURVE {kind} Certificate\n{note}\n"
 _PUBLIC_NOTE = "#   Copy it to every host of the graph.\n"
@@ -83,6 +86,15 @@ def load_curve(graph: ValidGraph, host: str) -> Curve | None:
     """
     spec = graph.spec
     if not curve_enabled(spec):
+        if len(spec.hosts) > 1:
+            # Plain links accept any client that reaches their ports, silently; say so once.
+            log.warning(
+                "graph %r spans hosts without CurveZMQ: any program that reaches a link's or the "
+                "rendezvous's port can read or inject frames; set `curve: {keys: FOLDER}` "
+                "(flowpose keys %s -o FOLDER) to authenticate and encrypt them",
+                spec.name,
+                " ".join(spec.hosts),
+            )
         return None
     problems: list[Problem] = []
     source = getattr(graph, "source", None)

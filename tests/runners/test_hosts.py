@@ -137,6 +137,8 @@ def test_a_mixed_graph_on_two_hosts_gives_the_results_of_threads(tmp_path: Path,
     graph = tmp_path / "g.yaml"
     graph.write_text(_mixed(tmp_path / "hosts.jsonl", _hosts()))
     assert _two_hosts(tmp_path, subprocess_env, graph) == [0, 0], (tmp_path / "a.log").read_text()
+    for part in ("a", "b"):  # plain links: each part warns, once
+        assert (tmp_path / f"{part}.log").read_text().count("spans hosts without CurveZMQ") == 1
     expected = read_records(tmp_path / "threads.jsonl")
     assert [r["id"] for r in expected] == [i for i in range(30) if i % 4]
     assert read_records(tmp_path / "hosts.jsonl") == expected
@@ -156,6 +158,7 @@ def test_curve_keys_secure_the_links_and_the_results_stay_the_same(tmp_path: Pat
     graph.write_text(_mixed(tmp_path / "hosts.jsonl", _hosts(curve="curve: {keys: keys}\n")))
     assert _two_hosts(tmp_path, subprocess_env, graph) == [0, 0], (tmp_path / "b.log").read_text()
     assert [r["id"] for r in read_records(tmp_path / "hosts.jsonl")] == [i for i in range(30) if i % 4]
+    assert "without CurveZMQ" not in (tmp_path / "a.log").read_text()
 
 
 def test_a_peer_with_a_wrong_key_is_refused_and_logged(tmp_path: Path, subprocess_env) -> None:
