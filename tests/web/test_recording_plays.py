@@ -53,8 +53,10 @@ def state(chromium: Chromium, url: str) -> dict[str, str]:
     """The page's data-* attributes once the video loaded or failed."""
     page = chromium.new_page(url)
     try:
+        # document.body is null until the page has parsed: asked too early, it must not throw.
         return page.wait_for(
-            "(d => (d.state || d.error) ? Object.assign({}, d) : null)(document.body.dataset)", timeout=30
+            "(b => b && (b.dataset.state || b.dataset.error) ? Object.assign({}, b.dataset) : null)(document.body)",
+            timeout=30,
         )
     finally:
         page.close()
