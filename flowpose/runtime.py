@@ -20,6 +20,7 @@ from flowpose.node import Node, Source
 from flowpose.runners.group import PROCESS, REMOTE, THREAD, ProcessGroup
 from flowpose.runners.process import ProcessRunner
 from flowpose.runners.thread import ThreadRunner
+from flowpose.runners.watchdog import Hung, Watchdog
 from flowpose.runners.worker import NodeFailure, RestartPolicy, Worker
 from flowpose.stats import NodeSnapshot, NodeStats
 from flowpose.trace import TraceRecorder
@@ -111,6 +112,14 @@ class GraphRunner:
         if self.processes is not None:
             self.processes.connect(self.inboxes, self.stats)
         self._running = set(self.runners)
+        self.watchdog = Watchdog(
+            [
+                (r.worker, t)
+                for n, r in self.runners.items()
+                if isinstance(r, ThreadRunner) and (t := node_timeout(graph, n)) is not None
+            ],
+            self._on_hung,
+        )
         self._started_at = 0.0
         self._started = False
 
@@ -180,6 +189,13 @@ class GraphRunner:
         log.error("node %r (%s) failed: %s", failure.node, failure.type, failure.error)
         self.request_stop(EXIT_FAILED)
 
+    def _on_hung(self, hung: Hung) -> None:
+        # A thread cannot be ended from outside, so restarting the node would leave the hung
+        # call running beside its successor: the graph stops instead (exit 1), and the stop
+        # leaves the thread behind after its grace period. Process nodes restart themselves.
+        error = f"{hung.describe()}; a thread cannot be stopped, so the graph stops (runner: process restarts it)"
+        self._on_failure(NodeFailure(hung.node, self.graph.classes[hung.node].__name__, error, hung.stack))
+
     def _on_exit(self, name: str) -> None:
         with self._lock:
             self._running.discard(name)
@@ -191,6 +207,7 @@ class GraphRunner:
         with self._lock:
             if self._exit_code is None:
                 self._exit_code = exit_code
+        self.watchdog.stop()  # calls slow to end during the stop are the stop's business
         self.stop_event.set()
         for inbox in self.inboxes.values():
             inbox.close()
@@ -210,6 +227,7 @@ class GraphRunner:
         self._started = True
         for name in reversed(list(self.runners)):
             self.runners[name].start()
+        self.watchdog.start()
 
     def wait(self) -> RunResult:
         """Block until the graph ends or is stopped, then collect the result."""
@@ -282,3 +300,9 @@ class GraphRunner:
             raise SystemExit(128 + signum)
         log.info("%s received: stopping the graph", signal.Signals(signum).name)
         self.request_stop(128 + signum)
+
+
+def node_timeout(graph: ValidGraph, name: str) -> float | None:
+    """A node's ``timeout_s``: its own, else the graph default (None: not watched)."""
+    own = graph.spec.node(name).timeout_s
+    return own if own is not None else graph.spec.defaults.timeout_s

@@ -45,6 +45,13 @@ class Defaults(_Strict):
     restart: RestartPolicy = "never"
     max_restarts: int = Field(3, ge=0)
     backoff: float = Field(0.5, ge=0, description="First restart delay in seconds; doubles each time.")
+    timeout_s: float | None = Field(
+        None,
+        gt=0,
+        description="A node in one setup() or process() call longer than this is hung: reported with its "
+        "stack, then the graph stops (thread runner) or its process is restarted by its policy (process runner). "
+        "Default: no limit.",
+    )
     host: str | None = Field(None, description="Host of nodes that name none (default: the first host listed).")
 
 
@@ -65,6 +72,7 @@ class NodeSpec(_Strict):
     restart: RestartPolicy | None = None
     max_restarts: int | None = Field(None, ge=0)
     backoff: float | None = Field(None, ge=0)
+    timeout_s: float | None = Field(None, gt=0, description="Hung-call limit in seconds (default: defaults.timeout_s).")
     host: str | None = Field(None, description="Which of the graph's `hosts` runs the node (default: defaults.host).")
 
 

@@ -101,6 +101,9 @@ class Worker:
         # passes one that continues where the previous process of the node stopped.
         self._ids = frame_ids
         self._request_stop = request_stop
+        # What the node is in now, for the watchdog: (phase, perf_counter_ns at its start).
+        self.busy: tuple[str, int] | None = None
+        self.thread_id: int | None = None
 
     def _make_node(self) -> Node:
         node, self._next_instance = self._next_instance or self.cls(self.name, self.params), None
@@ -117,11 +120,14 @@ class Worker:
     def run(self) -> None:
         """Run the node to completion (the body of a thread or process)."""
         attempt = 0
+        self.thread_id = threading.get_ident()
         try:
             while not self.stop.is_set():
                 node = self._make_node()
                 try:
+                    self.busy = ("setup", time.perf_counter_ns())
                     node.setup()
+                    self.busy = None
                     self._loop(node)
                     return
                 except StopGraph as exc:
@@ -155,6 +161,7 @@ class Worker:
                     )
                     return
                 finally:
+                    self.busy = None
                     self._close(node)
         finally:
             self._end_stream()
@@ -209,7 +216,9 @@ class Worker:
 
     def _handle(self, process: Callable[..., object], frames: tuple[Frame, ...], t_in: int) -> None:
         start = time.perf_counter_ns()
+        self.busy = ("process", start)
         result = process(*frames)
+        self.busy = None
         proc_ns = time.perf_counter_ns() - start
         t_out = time.time_ns()
         if result is not None:

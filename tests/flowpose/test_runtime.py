@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 import threading
 
+import pytest
+
 import testnodes
 from flowpose.runtime import GraphRunner, RunResult
 from flowpose.validate import validate_text
@@ -193,3 +195,40 @@ def test_a_node_can_end_the_graph_cleanly_and_counters_reach_stats() -> None:
     assert result.exit_code == 0 and result.failure is None
     assert stats_of(result, "quit").counters == {"seen": 6}
     assert testnodes.CLOSED["sink"] == 1
+
+
+def _run_with_backstop(text: str, seconds: float = 20.0) -> RunResult:
+    """Run; a stop request after ``seconds`` ends a graph the watchdog failed to end (exit 130)."""
+    runner = make(text)
+    backstop = threading.Timer(seconds, runner.request_stop, args=(130,))
+    backstop.start()
+    try:
+        return runner.run(handle_signals=False)
+    finally:
+        backstop.cancel()
+
+
+@pytest.mark.parametrize("phase", ["process", "setup"])
+def test_a_node_hung_past_its_timeout_stops_the_graph_with_its_stack(phase: str) -> None:
+    result = _run_with_backstop(f"""\
+    nodes:
+      - {{name: camera, type: TestPattern, outputs: [frames], params: {{fps: 100}}}}
+      - {{name: hang, type: 'testnodes:Hang', inputs: [frames], timeout_s: 0.3,
+         params: {{in_setup: {str(phase == "setup").lower()}}}}}
+    """)
+    assert result.exit_code == 1
+    assert result.failure is not None and result.failure.node == "hang"
+    assert f"hung: in {phase}() for" in result.failure.error and "timeout_s 0.3" in result.failure.error
+    assert f"in {phase}" in result.failure.traceback and "time.sleep" in result.failure.traceback
+    assert result.stuck == ["hang"]
+
+
+def test_a_slow_node_within_its_timeout_is_left_alone() -> None:
+    result = _run_with_backstop("""\
+    defaults: {timeout_s: 5}
+    nodes:
+      - {name: camera, type: TestPattern, outputs: [frames], params: {count: 5, fps: 0, live: false}}
+      - {name: sink, type: 'testnodes:Collect', inputs: [frames], params: {work_ms: 50}}
+    """)
+    assert result.exit_code == 0 and result.failure is None
+    assert len(testnodes.COLLECTED["sink"]) == 5

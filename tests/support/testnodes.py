@@ -100,6 +100,11 @@ class Hang(Node):
 
     class Params(NodeParams):
         seconds: float = 60.0
+        in_setup: bool = False  # hang in setup() instead
+
+    def setup(self) -> None:
+        if self.params.in_setup:
+            time.sleep(self.params.seconds)
 
     def process(self, frame: Frame) -> None:
         time.sleep(self.params.seconds)
