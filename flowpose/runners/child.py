@@ -31,6 +31,7 @@ from flowpose.runners.control import REPORT_PERIOD_S, ControlClient
 from flowpose.runners.linkset import LinkSet, LinkSpec
 from flowpose.runners.orphan import ParentWatch, clean_up_after
 from flowpose.runners.security import Curve
+from flowpose.runners.watchdog import HUNG_EXIT_CODE, Hung, Watchdog
 from flowpose.runners.worker import NodeFailure, RestartPolicy, Worker
 from flowpose.stats import NodeStats
 from flowpose.trace import TraceRecorder
@@ -126,6 +127,15 @@ class Child:
             frame_ids=self.ids,
         )
 
+    def _on_hung(self, hung: Hung) -> None:
+        # Unlike a thread, a process can end for sure: end it (the watchdog logged why with
+        # the stack), and the parent restarts the node by its policy as after any crash.
+        if self.stop.is_set():
+            return
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(HUNG_EXIT_CODE)
+
     def _on_failure(self, failure: NodeFailure) -> None:
         self.exit_code = 1
         self.control.send(
@@ -178,6 +188,9 @@ class Child:
         for target in (self._reporter, self._watch_stdin):
             threading.Thread(target=target, daemon=True).start()
         worker.start()
+        timeout_s = self.config.get("timeout_s")
+        if timeout_s is not None:
+            Watchdog([(self.worker, timeout_s)], self._on_hung).start()
         self._wake.wait()
         if self.stop.is_set():
             worker.join(STOP_GRACE_S)

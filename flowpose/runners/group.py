@@ -163,6 +163,7 @@ class ProcessGroup:
             "shm": self.links.shm,
             "curve": self.curve.to_json() if self.curve is not None else None,
             "log_level": logging.getLogger().getEffectiveLevel(),
+            "timeout_s": spec.timeout_s if spec.timeout_s is not None else self.graph.spec.defaults.timeout_s,
         }
 
     def direct_inbox(self, name: str, stats: NodeStats) -> LinkInbox | None:

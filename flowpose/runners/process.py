@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from flowpose.runners.watchdog import HUNG_EXIT_CODE
 from flowpose.runners.worker import NodeFailure, RestartPolicy
 from flowpose.stats import NodeSnapshot, NodeStats
 from flowpose.trace import TraceRecorder
@@ -196,6 +197,8 @@ class ProcessRunner:
 
     def _restart(self, pid: int, code: int) -> bool:
         why = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        if code == HUNG_EXIT_CODE:
+            why = "its node hung past its timeout_s, see the stack above"
         if self.restart.on_failure and self.stats.used_restarts < self.restart.max_restarts:
             self.stats.restarts += 1
             attempt = self.stats.used_restarts

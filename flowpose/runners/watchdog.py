@@ -23,6 +23,9 @@ from flowpose.runners.worker import Worker
 log = logging.getLogger(__name__)
 
 MIN_POLL_S, MAX_POLL_S = 0.02, 1.0
+# Exit status of a node's process that ended itself because its node hung; the parent says
+# so when it restarts it.
+HUNG_EXIT_CODE = 86
 
 
 @dataclass(frozen=True)

@@ -106,3 +106,20 @@ def test_stopping_ends_every_child() -> None:
     assert result.exit_code == 130 and time.monotonic() - asked[0] < 2.0
     assert stats_of(result, "sink").frames > 0
     assert not any(alive(p) for p in all_child_pids(runner))
+
+
+def test_a_hung_child_is_ended_and_restarted_by_its_policy() -> None:
+    extra = ", timeout_s: 0.3, restart: on-failure, max_restarts: 1, backoff: 0.01"
+    runner = make(CHAIN.format(count=50, fps=0, type="testnodes:Hang", params="{seconds: 60}", extra=extra))
+    backstop = threading.Timer(30, runner.request_stop, args=(130,))  # ends it if nothing notices the hang
+    backstop.start()
+    try:
+        result = runner.run(handle_signals=False)
+    finally:
+        backstop.cancel()
+    assert result.exit_code == 1  # hung again after its one restart
+    assert result.failure is not None and result.failure.node == "bad"
+    assert "hung past its timeout_s" in result.failure.error
+    assert stats_of(result, "bad").restarts == 1
+    assert len(runner.runners["bad"].pids) == 2
+    assert not any(alive(p) for p in all_child_pids(runner))
