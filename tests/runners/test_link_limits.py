@@ -16,6 +16,7 @@ from zmq.utils.monitor import recv_monitor_message
 
 from flowpose.buffers import Buffer, Inbox, QueueSpec
 from flowpose.frame import Frame
+from flowpose.runners import links
 from flowpose.runners.links import LinkSender
 from flowpose.runners.protocol import HELLO, MAX_CONTROL_BYTES, MAX_PART_BYTES, PREFIX, StopPipe
 from flowpose.runners.receiver import LinkReader, LinkReceiver
@@ -107,3 +108,31 @@ def test_link_sockets_carry_the_bound() -> None:
     finally:
         reader.close()
     assert MAX_CONTROL_BYTES < MAX_PART_BYTES
+
+
+def test_a_sender_drops_a_frame_over_the_bound_instead_of_sending_it(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(links, "MAX_PART_BYTES", LIMIT)  # the readers' bound, scaled down
+    ctx = zmq.Context.instance()
+    endpoint = f"ipc://{tmp_path}/l"
+    buffer = Buffer("b", "lossless", 4)
+    stop = StopPipe()
+    sender = LinkSender(ctx, buffer, endpoint, "sink", stop)
+    sender.thread.start()
+    inbox = Inbox([QueueSpec("b", "lossless", 4)])
+    reader = LinkReader(ctx, endpoint, 2, "test input b", lambda: None, max_part_bytes=LIMIT)
+    receiver = LinkReceiver(reader, inbox, 0, stop)
+    receiver.thread.start()
+    backstop = threading.Timer(10, inbox.close)  # a reader cut off would wait forever
+    backstop.start()
+    try:
+        buffer.write(frame(0, 1024))  # 3 MB
+        buffer.write(frame(1, 64))
+        got = inbox.get()
+        assert got is not None and got[1].frame_id == 1  # the link stayed up
+        assert sender.drops == 1
+    finally:
+        backstop.cancel()
+        stop.set()
+        sender.close()
+        receiver.thread.join(5)
+        stop.close()
