@@ -231,7 +231,11 @@ class GraphRunner:
 
     def wait(self) -> RunResult:
         """Block until the graph ends or is stopped, then collect the result."""
-        self._done.wait()
+        # Wake up now and then: a signal the kernel hands to another thread (C libraries such as
+        # libx264 start their own) only sets Python's flag, and the handler runs when the main
+        # thread next executes bytecode; an untimed wait would never get there.
+        while not self._done.wait(0.25):
+            pass
         stuck: list[str] = []
         if self._started and self.stop_event.is_set():
             deadline = time.monotonic() + STOP_GRACE_S
