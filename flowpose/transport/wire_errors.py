@@ -1,22 +1,14 @@
-"""The one error the wire format raises, and a counter that lets nodes survive bad input.
+"""The one error the wire format raises, and its fixed set of kinds.
 
-A node reading from a socket must keep running when a peer sends garbage (a different
-flowpose version, a stray client, a truncated message): it catches :class:`WireError`,
-hands it to a :class:`BadMessageCounter`, and goes on with the next message.
+The base of the transport package: it imports nothing from flowpose, and
+:mod:`~flowpose.transport.wire_values`, :mod:`~flowpose.transport.wire` and
+:mod:`~flowpose.transport.bad_messages` (the :class:`BadMessageCounter` that lets nodes
+survive bad input) all import it, never the reverse.
 """
 
 from __future__ import annotations
 
-import logging
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:
-    from flowpose.frame import Message
-
-_log = logging.getLogger(__name__)
+from typing import Any, Literal
 
 WireErrorKind = Literal["msgpack", "parts", "header_size", "image_size", "version", "schema"]
 
@@ -54,60 +46,3 @@ class WireError(ValueError):
     def __reduce__(self) -> tuple[Any, ...]:
         # ValueError's default pickling would call __init__ with one argument; keep both.
         return (type(self), (self.kind, self.detail))
-
-
-@dataclass
-class BadMessageCounter:
-    """Counts rejected messages per kind and logs the first one of each kind.
-
-    Logging every bad message would flood the log when a misconfigured peer sends thousands
-    per second, and logging none would hide the problem; the first of each kind is logged as
-    a warning, the rest at debug level, and :attr:`counts` feeds the stats table.
-
-    Not thread-safe: use one counter per socket (sockets are single-threaded anyway).
-
-    Attributes:
-        name: What is receiving (node or socket name), used in the log messages.
-        logger: Where to log.
-        counts: Number of rejected messages per kind.
-    """
-
-    name: str = "wire"
-    logger: logging.Logger = field(default=_log, repr=False)
-    counts: Counter[str] = field(default_factory=Counter)
-
-    def record(self, error: WireError) -> None:
-        """Count ``error`` and log it if it is the first of its kind."""
-        self.counts[error.kind] += 1
-        if self.counts[error.kind] == 1:
-            self.logger.warning(
-                "%s: dropped a bad message (%s); further %r errors are counted, logged at debug level",
-                self.name,
-                error,
-                error.kind,
-            )
-        else:
-            self.logger.debug("%s: dropped a bad message (%s)", self.name, error)
-
-    @property
-    def total(self) -> int:
-        """Number of rejected messages of all kinds."""
-        return sum(self.counts.values())
-
-    def decode(self, parts: Sequence[Any], **options: Any) -> Message | None:
-        """Decode ``parts``, or count the error and return None when they are bad.
-
-        Args:
-            parts: Multipart message as received (``recv_multipart(copy=False)``).
-            **options: Passed to :func:`~flowpose.transport.wire.decode`.
-
-        Returns:
-            The decoded frame or end-of-stream marker, or None for a bad message.
-        """
-        from flowpose.transport.wire import decode  # wire imports this module; import late
-
-        try:
-            return decode(parts, **options)
-        except WireError as error:
-            self.record(error)
-            return None
