@@ -1,8 +1,9 @@
 """The Camera source: webcams, video files, image folders and phone/IP streams (MJPEG, RTSP).
 
 Parsing the ``source`` lives in :mod:`flowpose.nodes.camera_target`, opening in
-:mod:`flowpose.nodes.camera_open`, reading in :mod:`flowpose.nodes.camera_capture`; this
-module is the node: pacing, end of stream and reconnecting live streams.
+:mod:`flowpose.nodes.camera_open`, reading in :mod:`flowpose.nodes.camera_capture`, the grab
+thread of live sources in :mod:`flowpose.nodes.camera_grabber`; this module is the node:
+pacing, end of stream and reconnecting live streams.
 """
 
 from __future__ import annotations
@@ -16,8 +17,14 @@ from pydantic import Field, field_validator
 from flowpose.frame import Frame
 from flowpose.node import NodeParams, Source
 from flowpose.nodes.camera_capture import Capture, CaptureError, OpenSettings
+from flowpose.nodes.camera_grabber import LatestGrabber
 from flowpose.nodes.camera_open import open_capture, unreadable_video
 from flowpose.nodes.camera_target import CaptureTarget, missing_input, parse_source
+
+#: How long frames() waits for the grab thread at a time; bounds how late it notices a stop.
+TAKE_WAIT_S = 0.1
+#: How long close() waits for the grab thread; one still inside a read releases the capture later.
+GRABBER_CLOSE_S = 1.0
 
 
 class Camera(Source):
@@ -26,6 +33,8 @@ class Camera(Source):
     Devices and URLs are live (buffers default to ``latest``; a dropped stream is
     reconnected with exponential backoff); files and images end with end-of-stream (buffers
     default to ``lossless``). Every frame carries its capture time, taken when it was grabbed.
+    Live devices and URLs are read by a grab thread that keeps only the newest image, so a
+    slow consumer always gets the newest frame, never a queued old one (``latest_only``).
     """
 
     class Params(NodeParams):
@@ -60,6 +69,12 @@ class Camera(Source):
         read_timeout: float = Field(
             5.0, gt=0, le=300, description="Seconds without a frame before a stream counts as dropped."
         )
+        latest_only: bool = Field(
+            True,
+            description="Live devices and URLs: read in a grab thread that keeps only the newest frame, so a "
+            "slow consumer never sees queued old ones (frames replaced unseen count as grab_dropped). "
+            "false: read only when asked, so every frame is delivered, late behind a slow consumer.",
+        )
         reconnect_attempts: int = Field(
             0, ge=0, description="Live sources: attempts to reconnect after a drop before failing; 0 = forever."
         )
@@ -92,6 +107,7 @@ class Camera(Source):
         super().__init__(name, params)
         self._target: CaptureTarget = parse_source(self.params.source)
         self._capture: Capture | None = None
+        self._grabber: LatestGrabber | None = None
 
     def is_live(self) -> bool:
         live = self.params.live
@@ -117,6 +133,10 @@ class Camera(Source):
         self.log.info("reading %s (%s)", self._target.describe(), "live" if self.is_live() else "file-like")
 
     def close(self) -> None:
+        if self._grabber is not None:
+            if not self._grabber.close(GRABBER_CLOSE_S):
+                self.log.debug("grab thread still inside a read; it releases the source when that returns")
+            self._grabber = None
         if self._capture is not None:
             self._capture.release()
             self._capture = None
@@ -128,7 +148,14 @@ class Camera(Source):
         fps = self.params.fps or self._capture.fps or 30.0
         return 1.0 / fps
 
+    def _grabs(self) -> bool:
+        """Whether frames come through a grab thread: live devices and URLs, never files."""
+        return self._target.live and self.is_live() and self.params.latest_only
+
     def frames(self) -> Iterator[Frame]:
+        if self._grabs():
+            yield from self._newest_frames()
+            return
         period = self._period()
         next_t: float | None = None
         count = 0
@@ -152,6 +179,28 @@ class Camera(Source):
             count += 1
             grabbed.image.setflags(write=False)  # frames are immutable once sent
             yield self.make_frame(grabbed.image, capture_ns=grabbed.capture_ns, meta=grabbed.meta)
+
+    def _newest_frames(self) -> Iterator[Frame]:
+        """Frames of a live source through a grab thread: each one the newest at the time."""
+        count = 0
+        while self._capture is not None:
+            # The grabber owns the capture from here on and releases it when its thread ends.
+            grabber = self._grabber = LatestGrabber(self._capture, f"{self.name}:grab").start()
+            self._capture = None
+            while not grabber.ended:
+                if self.stopping.is_set():
+                    return
+                taken = grabber.take(TAKE_WAIT_S)
+                if taken is None:
+                    continue
+                grabbed, replaced = taken
+                if replaced:
+                    self.counters["grab_dropped"] += replaced
+                count += 1
+                yield self.make_frame(grabbed.image, capture_ns=grabbed.capture_ns, meta=grabbed.meta)
+            self._grabber = None  # its thread has ended and released the dropped capture
+            if not self._reconnect(count):
+                return
 
     def _ended(self, count: int) -> None:
         """Log the end of a file-like source, warning when it is short of what it promised.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -17,7 +19,7 @@ from flowpose.nodes.camera_capture import CaptureError
 from flowpose.problems import GraphError
 from flowpose.runtime import GraphRunner, RunResult
 from flowpose.validate import validate_text
-from sources_support import MjpegServer
+from sources_support import MjpegServer, read_counter
 
 LEVELS = [20, 60, 100, 140, 180, 220]
 
@@ -269,6 +271,80 @@ def test_rtsp_stream_pushed_by_ffmpeg() -> None:
     assert result.exit_code == 0, result.failure
     seen = support.SEEN["sink"]
     assert len(seen) >= 30 and seen[0].shape == (120, 160, 3)  # a keyframe or two may be lost at start
+
+
+# --- live sources hand out the newest frame (grab thread) --------------------------------
+
+
+def lag_behind_slow_consumer(latest_only: bool, frames: int = 8, sleep_s: float = 0.2) -> tuple[list[int], Camera]:
+    """Read a 50 fps stamped MJPEG stream, sleeping ``sleep_s`` per frame (as a slow ``Pose.track`` loop does).
+
+    Returns:
+        Per frame received, how many frames the server had sent after it (0 = the newest),
+        and the closed Camera (for its counters).
+    """
+    server = MjpegServer(fps=50.0, stamped=True)
+    camera = Camera("cam", {"source": server.url, "latest_only": latest_only})
+    lags: list[int] = []
+    camera.setup()
+    try:
+        for frame in camera.frames():
+            lags.append(server.newest - read_counter(frame.image))
+            if len(lags) == frames:
+                break
+            time.sleep(sleep_s)
+    finally:
+        camera.close()
+        server.close()
+    return lags, camera
+
+
+@pytest.mark.timeout(60)
+def test_slow_consumer_gets_the_newest_frame_of_a_live_stream() -> None:
+    lags, camera = lag_behind_slow_consumer(latest_only=True)
+    print(f"lag behind newest sent, latest_only=true: {lags}")
+    # The grab thread drains the stream: what a slow reader gets is (nearly) the last frame sent.
+    assert max(lags) <= 3, lags
+    assert camera.counters["grab_dropped"] >= 5 * (len(lags) - 1)  # ~10 replaced per 200 ms sleep at 50 fps
+
+
+@pytest.mark.timeout(60)
+def test_without_the_grab_thread_a_slow_consumer_falls_behind() -> None:
+    lags, camera = lag_behind_slow_consumer(latest_only=False)
+    print(f"lag behind newest sent, latest_only=false: {lags}")
+    # Socket and FFmpeg buffers queue every frame: the lag grows with each slow step.
+    assert lags[-1] >= 20 and lags[-1] > lags[1], lags
+    assert camera.counters["grab_dropped"] == 0
+
+
+@pytest.mark.timeout(60)
+def test_one_stream_reconnecting_does_not_hold_up_another() -> None:
+    dropping = MjpegServer(drop_after=15, down_s=1.0)
+    steady = MjpegServer()
+    params = "reconnect_delay: 0.1, reconnect_max_delay: 0.4, open_timeout: 3"
+    try:
+        runner = GraphRunner(
+            validate_text(
+                "nodes:\n"
+                f"  - {{name: a, type: Camera, outputs: [fa], params: {{source: '{dropping.url}', {params}}}}}\n"
+                f"  - {{name: b, type: Camera, outputs: [fb], params: {{source: '{steady.url}', {params}}}}}\n"
+                "  - {name: quit, type: 'testnodes:StopAt', inputs: [fa], outputs: [out], params: {at: 30}}\n"
+                "  - {name: sink_a, type: 'sources_support:Record', inputs: [out]}\n"
+                "  - {name: sink_b, type: 'sources_support:Record', inputs: [fb]}\n",
+                "t.yaml",
+            )
+        )
+        result = runner.run(handle_signals=False)
+    finally:
+        dropping.close()
+        steady.close()
+    assert result.exit_code == 0 and result.failure is None
+    stats = {s.name: s for s in result.stats}
+    assert stats["a"].counters["reconnects"] >= 1 and stats["b"].counters.get("reconnects", 0) == 0
+    a_times = [s.capture_ns for s in support.SEEN["sink_a"]]
+    gap = max(itertools.pairwise(a_times), key=lambda pair: pair[1] - pair[0])
+    during = [s for s in support.SEEN["sink_b"] if gap[0] < s.capture_ns < gap[1]]
+    assert len(during) >= 10  # b kept streaming (50 fps) through a's outage of over a second
 
 
 # --- real data --------------------------------------------------------------------------

@@ -50,6 +50,32 @@ def level_image(level: int, size: tuple[int, int] = (64, 48)) -> np.ndarray:
     return np.full((size[1], size[0], 3), level, dtype=np.uint8)
 
 
+COUNTER_BITS = 16
+_BLOCK = 8  # pixels per side of one bit's block: JPEG's own block size, so bits never blur together
+
+
+def counter_image(number: int, size: tuple[int, int] = (64, 48)) -> np.ndarray:
+    """A BGR image with ``number`` (mod 2**16) written as black/white 8x8 blocks, LSB first, row by row."""
+    image = np.zeros((size[1], size[0], 3), dtype=np.uint8)
+    per_row = size[0] // _BLOCK
+    for bit in range(COUNTER_BITS):
+        if number >> bit & 1:
+            y, x = divmod(bit, per_row)
+            image[y * _BLOCK : (y + 1) * _BLOCK, x * _BLOCK : (x + 1) * _BLOCK] = 255
+    return image
+
+
+def read_counter(image: np.ndarray) -> int:
+    """The number :func:`counter_image` wrote, read back from a (JPEG-decoded) image."""
+    per_row = image.shape[1] // _BLOCK
+    number = 0
+    for bit in range(COUNTER_BITS):
+        y, x = divmod(bit, per_row)
+        block = image[y * _BLOCK + 2 : (y + 1) * _BLOCK - 2, x * _BLOCK + 2 : (x + 1) * _BLOCK - 2]
+        number |= int(block.mean() > 128) << bit
+    return number
+
+
 def write_video(path: Path, levels: list[int], fps: float = 25.0, size: tuple[int, int] = (64, 48)) -> Path:
     """Write an mp4 whose frames have the given brightness levels."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
@@ -71,6 +97,11 @@ class MjpegServer:
         stall_after: Parts sent on the first connection before it goes silent (connection
             kept open) for ``stall_s`` seconds (None: never).
         stall_s: Length of the silence.
+        stamped: Write the server-wide part counter into each image (:func:`counter_image`)
+            instead of a brightness level, so a client can tell how far behind it is.
+
+    Attributes:
+        newest: The counter of the last part sent, over all connections (-1 before any).
     """
 
     boundary = "flowposeframe"
@@ -82,9 +113,12 @@ class MjpegServer:
         down_s: float = 0.5,
         stall_after: int | None = None,
         stall_s: float = 5.0,
+        stamped: bool = False,
     ) -> None:
         self.fps, self.drop_after, self.down_s = fps, drop_after, down_s
         self.stall_after, self.stall_s = stall_after, stall_s
+        self.stamped = stamped
+        self.newest = -1
         self.connections = 0
         self.closed = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -129,10 +163,13 @@ class MjpegServer:
                 if first and sent == self.stall_after:
                     self.closed.wait(self.stall_s)
                     return
-                jpeg = cv2.imencode(".jpg", level_image(sent % 200 + 20))[1].tobytes()
+                number = self.newest + 1
+                image = counter_image(number) if self.stamped else level_image(sent % 200 + 20)
+                jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
                 part = f"--{self.boundary}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
                 out.write(part.encode() + jpeg + b"\r\n")
                 out.flush()
+                self.newest = number
                 sent += 1
                 self.closed.wait(1.0 / self.fps)
         except OSError:  # the client went away
