@@ -32,9 +32,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import cv2
 import numpy as np
 
+from flowpose.bench.video_loop import video_frames
 from flowpose.closedloop import TriggerEvent
 from flowpose.frame import Frame
 from flowpose.node import Node, StopGraph
@@ -177,26 +177,12 @@ def run_loop(video: str, frames: int, pose: dict, trigger: dict, paced: bool) ->
     estimator, trig = TopdownPoseEstimator("pose", pose), Trigger("trigger", trigger)
     estimator.setup()
     trig.setup()
-    cap = cv2.VideoCapture(video)
-    period = 1.0 / (cap.get(cv2.CAP_PROP_FPS) or 30.0) if paced else 0.0
     keypoints: dict[int, np.ndarray] = {}
-    next_t: float | None = None
     try:
-        for index in range(frames):
-            if period:  # the Camera node's pacing: deadlines, restarted after a stall
-                now = time.monotonic()
-                next_t = now if next_t is None else max(next_t + period, now)
-                time.sleep(max(0.0, next_t - now))
-            if not cap.grab():
-                break
-            stamp = time.time_ns()  # as the Camera node: right after grab()
-            ok, image = cap.retrieve()
-            if not ok:
-                break
+        for index, stamp, image in video_frames(video, frames, paced):
             out = trig.process(estimator.process(Frame(index, stamp, "camera", image)))
             keypoints[index] = out.instances[-1].keypoints
     finally:
-        cap.release()
         trig.close()
         estimator.close()
     return keypoints

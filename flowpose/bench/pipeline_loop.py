@@ -20,9 +20,9 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
+from flowpose.bench.video_loop import video_frames
 from flowpose.frame import Frame
 
 __all__ = ["LOOP_LAYOUTS", "LoopRun", "run_loop"]
@@ -72,23 +72,9 @@ def run_loop(
     # The per-person path runs the node's own model (same session, same thread settings).
     model = estimator._model
     padding = estimator.params.bbox_padding
-    cap = cv2.VideoCapture(video)
-    period = 1.0 / (cap.get(cv2.CAP_PROP_FPS) or 30.0) if paced else 0.0
     out = LoopRun()
-    next_t: float | None = None
-    index = 0
     try:
-        while not frames or index < frames:
-            if period:  # the Camera node's pacing: deadlines, restarted after a stall
-                now = time.monotonic()
-                next_t = now if next_t is None else max(next_t + period, now)
-                time.sleep(max(0.0, next_t - now))
-            if not cap.grab():
-                break
-            stamp = time.time_ns()  # as the Camera node: right after grab()
-            ok, image = cap.retrieve()
-            if not ok:
-                break
+        for index, stamp, image in video_frames(video, frames, paced):
             found = det.process(Frame(index, stamp, "camera", image))
             if layout == "loop-batched":
                 posed = [i.keypoints for i in estimator.process(found).instances if i.keypoints is not None]
@@ -97,9 +83,7 @@ def run_loop(
                 posed = list(per_crop(model, image, np.stack(boxes), padding).keypoints) if boxes else []
             out.rows.append((time.time_ns(), stamp, len(posed)))
             out.keypoints[index] = posed
-            index += 1
     finally:
-        cap.release()
         estimator.close()
         det.close()
     return out

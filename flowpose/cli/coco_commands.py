@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import logging
 import sys
-from pathlib import Path
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_NO_PYCOCOTOOLS", "build_parser", "dispatch"]
 
@@ -57,6 +55,7 @@ def dispatch(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_NO_PYCOCOTOOLS
+    from flowpose.cli.reports import emit_report
     from flowpose.evaluation.coco_data import CocoInputError
     from flowpose.evaluation.coco_eval import CocoEvalConfig, evaluate_coco
     from flowpose.evaluation.coco_report import report_lines, report_to_dict
@@ -85,10 +84,5 @@ def dispatch(args: argparse.Namespace) -> int:
         # A model that is missing, cannot be fetched or has no usable card: the message says which.
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print("\n".join(report_lines(report)))
-    if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report_to_dict(report), indent=2) + "\n")
-        logger.info("figures written to %s", out)
+    emit_report(report_lines(report), report_to_dict(report), args.json)
     return 0

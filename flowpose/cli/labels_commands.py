@@ -7,10 +7,8 @@ command runs, and never torch: it runs the TopdownPoseEstimator node's own code.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-from pathlib import Path
 
 __all__ = ["EXIT_BAD_INPUT", "build_parser", "dispatch"]
 
@@ -75,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def dispatch(args: argparse.Namespace) -> int:
     """Run the evaluation; 0 ok, 2 bad input or model (one line, no traceback)."""
+    from flowpose.cli.reports import emit_report
     from flowpose.evaluation.labels_data import LabelsInputError
     from flowpose.evaluation.labels_eval import LabelsEvalConfig, evaluate_labels
     from flowpose.evaluation.labels_report import report_lines, report_to_dict
@@ -103,10 +102,5 @@ def dispatch(args: argparse.Namespace) -> int:
         # Bad data or a model that is missing or has no usable card: the message says which.
         print(f"error: flowpose eval labels: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print("\n".join(report_lines(report)))
-    if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report_to_dict(report), indent=2) + "\n")
-        logger.info("figures written to %s", out)
+    emit_report(report_lines(report), report_to_dict(report), args.json)
     return 0
