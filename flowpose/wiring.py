@@ -69,6 +69,54 @@ def _check_feedback(col: ProblemCollector, idx: int, node: NodeSpec) -> None:
         col.add(("nodes", idx, "feedback"), node.name, "feedback", "feedback needs a node with inputs (not a source)")
 
 
+def _upstream_sources(nodes: list[NodeSpec], writers: dict[str, str]) -> dict[str, frozenset[str]]:
+    """For each node, the source nodes (no inputs) its inputs come from, feedback left out."""
+    by_name = {n.name: n for n in nodes}
+    found: dict[str, frozenset[str]] = {}
+
+    def sources(name: str, seen: frozenset[str]) -> frozenset[str]:
+        if name in found:
+            return found[name]
+        node = by_name.get(name)
+        if node is None or name in seen:  # unknown writer or a cycle: both reported elsewhere
+            return frozenset()
+        if not node.inputs:
+            result = frozenset({name})
+        else:
+            result = frozenset().union(*(sources(writers[buf], seen | {name}) for buf in node.inputs if buf in writers))
+        found[name] = result
+        return result
+
+    for node in nodes:
+        sources(node.name, frozenset())
+    return found
+
+
+def _check_joins(col: ProblemCollector, nodes: list[tuple[int, NodeSpec]], writers: dict[str, str]) -> None:
+    """A node whose inputs come from different sources would wait forever: it is refused.
+
+    A join pairs the frames of its inputs that share a source and a frame id, so inputs with no
+    source in common never pair: such a graph used to validate, process nothing and exit 0.
+    """
+    specs = [n for _, n in nodes]
+    upstream = _upstream_sources(specs, writers)
+    for idx, node in nodes:
+        if len(node.inputs) < 2 or any(buf not in writers for buf in node.inputs):
+            continue
+        per_input = {buf: upstream.get(writers[buf], frozenset()) for buf in node.inputs}
+        if not all(per_input.values()) or frozenset.intersection(*per_input.values()):
+            continue
+        described = ", ".join(f"{buf!r} from {', '.join(sorted(map(repr, srcs)))}" for buf, srcs in per_input.items())
+        col.add(
+            ("nodes", idx, "inputs"),
+            node.name,
+            "inputs",
+            f"joins inputs from different sources ({described}): a join pairs frames of one source by "
+            "frame id, so these would never pair and the node would process nothing. Give each source "
+            "its own chain of nodes (one node serving several sources is not supported yet)",
+        )
+
+
 def check_wiring(
     col: ProblemCollector, nodes: list[tuple[int, NodeSpec]], spec_buffers: dict[str, Any]
 ) -> dict[str, str]:
@@ -116,4 +164,5 @@ def check_wiring(
         idx = next(i for i, n in nodes if n.name == cycle[0])
         loop = " -> ".join([*cycle, cycle[0]])
         col.add(("nodes", idx, "inputs"), cycle[0], "inputs", f"cycle: {loop} (graphs must be acyclic)")
+    _check_joins(col, [(i, n) for i, n in nodes if names[n.name] == 1], single)
     return single
