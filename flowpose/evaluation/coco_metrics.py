@@ -5,14 +5,13 @@ Each function takes plain arrays, so the same numbers can be checked on hand-mad
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from flowpose.evaluation.coco_data import CocoAnnotation
+from flowpose.evaluation.cocoeval_keypoints import COCOEVAL_STATS, annotation_record, cocoeval_keypoints, result_record
 from flowpose.evaluation.keypoint_match import KeypointMatch
 from flowpose.evaluation.pck import keypoint_distances, pck
 from flowpose.geometry import box_iou
@@ -31,7 +30,7 @@ __all__ = [
 ]
 
 #: pycocotools' ten keypoint summary figures, in ``COCOeval.stats`` order.
-AP_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
+AP_NAMES = COCOEVAL_STATS
 #: MMPose's CocoMetric defaults: keypoints scoring above 0.2 count in the instance score,
 #: and predictions overlapping a better one by OKS > 0.9 are dropped.
 KEYPOINT_SCORE_THRESHOLD = 0.2
@@ -113,54 +112,17 @@ def keypoint_ap(
         The ten figures of :data:`AP_NAMES`; -1 where COCO has no data (e.g. no medium objects),
         NaN when there is no scorable ground truth, 0 when there is but no prediction.
     """
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
     cols = list(match.annotation_index)
-    annotations = []
-    for n, g in enumerate(gts):
-        vis = g.visibility[cols]
-        kp = np.concatenate([g.keypoints[cols], vis[:, None]], axis=1)
-        x1, y1, x2, y2 = (float(v) for v in g.bbox)
-        annotations.append(
-            {
-                "id": n + 1,
-                "image_id": int(g.image_id),
-                "category_id": 1,
-                "bbox": [x1, y1, x2 - x1, y2 - y1],
-                "area": float(g.area),
-                "iscrowd": int(g.iscrowd),
-                "keypoints": kp.ravel().tolist(),
-                "num_keypoints": int((vis > 0).sum()),
-            }
-        )
+    annotations = [
+        annotation_record(n + 1, g.image_id, g.bbox, g.keypoints[cols], g.visibility[cols], g.area, g.iscrowd)
+        for n, g in enumerate(gts)
+    ]
     if not any(a["num_keypoints"] > 0 and not a["iscrowd"] for a in annotations):
         return dict.fromkeys(AP_NAMES, float("nan"))
     if not preds:
         return dict.fromkeys(AP_NAMES, 0.0)
-    results = [
-        {
-            "image_id": int(p.image_id),
-            "category_id": 1,
-            "keypoints": np.concatenate([p.keypoints, np.ones((len(p.keypoints), 1))], axis=1).ravel().tolist(),
-            "score": float(p.score),
-        }
-        for p in preds
-    ]
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress and table
-        gt = COCO()
-        gt.dataset = {
-            "images": [{"id": int(i)} for i in image_ids],
-            "annotations": annotations,
-            "categories": [{"id": 1, "name": "object"}],
-        }
-        gt.createIndex()
-        ev = COCOeval(gt, gt.loadRes(results), "keypoints")
-        ev.params.kpt_oks_sigmas = match.sigmas_array
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    return {name: float(v) for name, v in zip(AP_NAMES, ev.stats, strict=True)}
+    results = [result_record(p.image_id, p.keypoints, p.score) for p in preds]
+    return cocoeval_keypoints(annotations, results, image_ids, match.sigmas_array)
 
 
 def match_boxes(gt_boxes: np.ndarray, pred_boxes: np.ndarray, iou_threshold: float = 0.5) -> dict[int, int]:

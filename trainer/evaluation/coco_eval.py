@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["OksGroundTruth", "oks_ap"]
+from flowpose.evaluation.cocoeval_keypoints import COCOEVAL_STATS, annotation_record, cocoeval_keypoints, result_record
 
-_STATS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
+__all__ = ["OksGroundTruth", "oks_ap"]
 
 
 @dataclass(frozen=True)
@@ -53,50 +51,14 @@ def oks_ap(
         pycocotools' ten summary numbers, keys prefixed ``oks_``; -1 where COCO has no data
         (e.g. no medium-sized objects).
     """
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
-    images = sorted({int(g.image_id) for g in gts})
-    annotations = []
-    for i, g in enumerate(gts):
-        x1, y1, x2, y2 = (float(v) for v in g.bbox)
-        kp = np.concatenate([g.keypoints, g.visibility[:, None]], axis=1)
-        annotations.append(
-            {
-                "id": i + 1,
-                "image_id": int(g.image_id),
-                "category_id": 1,
-                "bbox": [x1, y1, x2 - x1, y2 - y1],
-                "area": float(g.area),
-                "iscrowd": 0,
-                "keypoints": kp.ravel().tolist(),
-                "num_keypoints": int((g.visibility > 0).sum()),
-            }
-        )
+    annotations = [
+        annotation_record(i + 1, g.image_id, g.bbox, g.keypoints, g.visibility, g.area) for i, g in enumerate(gts)
+    ]
     results = [
-        {
-            "image_id": int(img),
-            "category_id": 1,
-            "keypoints": np.concatenate([kp, np.ones((len(kp), 1))], axis=1).ravel().tolist(),
-            "score": float(score),
-        }
+        result_record(img, kp, score)
         for kp, score, img in zip(np.asarray(pred_keypoints), np.asarray(pred_scores), pred_image_ids, strict=True)
     ]
     if not annotations or not results:
-        return {f"oks_{k}": float("nan") for k in _STATS}
-    # pycocotools prints progress to stdout; keep CLI output clean.
-    with contextlib.redirect_stdout(io.StringIO()):
-        gt = COCO()
-        gt.dataset = {
-            "images": [{"id": i} for i in images],
-            "annotations": annotations,
-            "categories": [{"id": 1, "name": "object"}],
-        }
-        gt.createIndex()
-        dt = gt.loadRes(results)
-        ev = COCOeval(gt, dt, "keypoints")
-        ev.params.kpt_oks_sigmas = np.asarray(sigmas, dtype=np.float64)
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    return {f"oks_{k}": float(v) for k, v in zip(_STATS, ev.stats, strict=True)}
+        return {f"oks_{k}": float("nan") for k in COCOEVAL_STATS}
+    images = sorted({int(g.image_id) for g in gts})
+    return {f"oks_{k}": v for k, v in cocoeval_keypoints(annotations, results, images, sigmas).items()}
