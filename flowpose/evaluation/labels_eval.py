@@ -30,6 +30,7 @@ from flowpose.evaluation.keypoint_match import match_keypoints
 from flowpose.evaluation.labels_data import LabelledSet, LabelsInputError, load_labelled
 from flowpose.evaluation.labels_metrics import BodyLength, body_lengths, parse_body_length, pixel_figures
 from flowpose.evaluation.pck import keypoint_distances
+from flowpose.trainer.data.dlc_coco import DlcImportOptions, margin_box
 from flowpose.trainer.data.split import SplitPlan
 
 __all__ = ["BOXES", "LabelsEvalConfig", "LabelsReport", "evaluate_labels"]
@@ -37,8 +38,8 @@ __all__ = ["BOXES", "LabelsEvalConfig", "LabelsReport", "evaluate_labels"]
 log = logging.getLogger(__name__)
 
 BOXES = ("labels", "frame")
-#: The DeepLabCut importer's box margin: what trainer crops were cut from.
-MARGIN_PX, MARGIN_FRAC = 20.0, 0.1
+#: The DeepLabCut importer's default box margin: what trainer crops were cut from.
+MARGIN_PX, MARGIN_FRAC = DlcImportOptions.margin_px, DlcImportOptions.margin_frac
 
 
 @dataclass(frozen=True)
@@ -124,11 +125,7 @@ class LabelsReport:
 
 def _labels_box(inst_box: np.ndarray, keypoints: np.ndarray, visible: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The labelled points' box plus the importer's margin, clipped to the frame (as the import writes it)."""
-    pts = keypoints[visible > 0]
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    pad = MARGIN_PX + MARGIN_FRAC * float((hi - lo).max())
-    x1, y1 = max(lo[0] - pad, 0.0), max(lo[1] - pad, 0.0)
-    x2, y2 = min(hi[0] + pad, float(size[0])), min(hi[1] + pad, float(size[1]))
+    x1, y1, x2, y2 = margin_box(keypoints[visible > 0], size, MARGIN_PX, MARGIN_FRAC)
     return np.array([x1, y1, max(x2, x1 + 1), max(y2, y1 + 1)], np.float32)
 
 

@@ -87,12 +87,21 @@ def image_size(path: Path) -> tuple[int, int]:
     return int(image.shape[1]), int(image.shape[0])
 
 
-def _box(points: np.ndarray, size: tuple[int, int], opts: DlcImportOptions) -> list[float]:
-    """COCO ``[x, y, w, h]`` around ``points`` (M, 2) plus the margin, clipped to the image."""
+def margin_box(
+    points: np.ndarray, size: tuple[int, int], margin_px: float, margin_frac: float
+) -> tuple[float, float, float, float]:
+    """``(x1, y1, x2, y2)`` around ``points`` (M, 2) plus ``margin_px + margin_frac * longer side``,
+    clipped to the image ``size`` (w, h): the box an imported animal gets, and its training crop's."""
     lo, hi = points.min(axis=0), points.max(axis=0)
-    pad = opts.margin_px + opts.margin_frac * float((hi - lo).max())
+    pad = margin_px + margin_frac * float((hi - lo).max())
     x1, y1 = max(lo[0] - pad, 0.0), max(lo[1] - pad, 0.0)
     x2, y2 = min(hi[0] + pad, float(size[0])), min(hi[1] + pad, float(size[1]))
+    return float(x1), float(y1), float(x2), float(y2)
+
+
+def _box(points: np.ndarray, size: tuple[int, int], opts: DlcImportOptions) -> list[float]:
+    """COCO ``[x, y, w, h]`` around ``points`` (M, 2) plus the margin, clipped to the image."""
+    x1, y1, x2, y2 = margin_box(points, size, opts.margin_px, opts.margin_frac)
     return [round(float(v), 3) for v in (x1, y1, max(x2 - x1, 0.0), max(y2 - y1, 0.0))]
 
 
