@@ -14,6 +14,7 @@ from typing import Any
 
 from flowpose.frame import Frame
 from flowpose.nodes.camera import Camera
+from flowpose.nodes.video_recorder import media_time
 
 __all__ = ["MEDIA_TIMESTAMP", "MEDIA_TIME_KEY", "SourceArg", "read_frames"]
 
@@ -58,8 +59,9 @@ def read_frames(source: SourceArg, camera_params: Mapping[str, Any] | None = Non
 
 def _media_time(frame: Frame, index: int, first_ns: int, images_fps: float) -> float:
     """Seconds from the start of the source (see the module docstring)."""
-    if "pos_ms" in frame.meta:  # a video file: its own presentation time
-        return float(frame.meta["pos_ms"]) / 1e3
+    own = media_time(frame.meta)  # a video file: its own presentation time (the recorder's reading)
+    if own is not None:
+        return own
     if "path" in frame.meta:  # still images carry no time of their own
         return index / images_fps
     return (frame.capture_ns - first_ns) / 1e9
