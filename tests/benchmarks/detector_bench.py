@@ -43,6 +43,13 @@ def main() -> None:
     parser.add_argument("--no-hog", action="store_true", help="skip the HOG fallback")
     args = parser.parse_args()
 
+    # A script, not a test (pytest does not collect it): without ../shared it stops here, saying so.
+    for what, path in (("--image", args.image), ("--model", args.model)):
+        if not Path(path).is_file():
+            raise SystemExit(
+                f"{what} {path} does not exist: this benchmark reads ../shared beside the checkout "
+                f"(real image and YOLOX-nano); pass {what} to use your own"
+            )
     image = cv2.imread(args.image)
     if image is None:
         raise SystemExit(f"cannot read {args.image}")
