@@ -141,11 +141,18 @@ class Frame:
 class EndOfStream:
     """Marker that flows downstream after a source's last frame.
 
+    Two kinds: without ``stream`` the whole buffer ended (its writer stopped: nothing follows);
+    with ``stream`` only that stream of a multi-stream source ended (a camera gone for good, a
+    stream removed from ``flowpose serve``): frames of the other streams keep coming, and every
+    node downstream is told through :meth:`flowpose.node.Node.end_stream` and passes it on.
+
     Attributes:
         source: The node whose stream ended (the writer of the buffer it travels in).
+        stream: The stream (``Frame.source``) that ended, or None when the whole buffer ended.
     """
 
     source: str
+    stream: str | None = None
 
 
 Message = Frame | EndOfStream

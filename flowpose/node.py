@@ -22,6 +22,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -32,6 +33,21 @@ from flowpose.frame import Frame, Instance
 ProcessResult = Frame | Mapping[str, Frame] | None
 """What ``process`` returns: one frame for every output, a frame per output name, or None
 to emit nothing for this input (a filter)."""
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """How a node's frames are gathered into batches (see :meth:`Node.batch_limits`).
+
+    Attributes:
+        max_batch: At most this many frames per :meth:`Node.process_batch` call.
+        max_wait_s: How long after the first frame the runner waits for more. It stops early
+            once the batch holds a frame of every stream seen lately, so a single stream is
+            never held back.
+    """
+
+    max_batch: int
+    max_wait_s: float
 
 
 class StopGraph(Exception):
@@ -115,6 +131,30 @@ class Node:
     def process(self, *frames: Frame) -> ProcessResult:
         """Handle one frame (one per input for multi-input nodes)."""
         raise NotImplementedError(f"{type(self).__name__} must implement process()")
+
+    def batch_limits(self) -> BatchLimits | None:
+        """How the runner may batch this node's frames, or None to call :meth:`process` per frame.
+
+        A single-input node that returns limits gets :meth:`process_batch` calls instead: the
+        frames (of any streams) that arrive within ``max_wait_s`` of the first, up to
+        ``max_batch``. Called once after :meth:`setup`.
+        """
+        return None
+
+    def process_batch(self, frames: list[Frame]) -> list[ProcessResult]:
+        """Handle several frames at once (e.g. one ``session.run`` over frames of many cameras).
+
+        Returns:
+            One result per frame, in the same order, each as :meth:`process` would return it.
+        """
+        return [self.process(frame) for frame in frames]
+
+    def end_stream(self, stream: str) -> None:
+        """One stream (``Frame.source``) of a multi-stream source ended; the others go on.
+
+        Drop what is kept for it (a tracker's tracks, a recorder's open file). The runner
+        passes the end on downstream after this returns.
+        """
 
     def close(self) -> None:
         """Release resources; always called, also after a failure or a stop."""

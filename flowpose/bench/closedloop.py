@@ -36,11 +36,11 @@ import numpy as np
 
 from flowpose.bench.video_loop import video_frames
 from flowpose.closedloop import TriggerEvent
+from flowpose.engine.runtime import GraphRunner
 from flowpose.frame import Frame
+from flowpose.graph.spec import SourceMap
+from flowpose.graph.validate import validate_data
 from flowpose.node import Node, StopGraph
-from flowpose.runtime import GraphRunner
-from flowpose.spec import SourceMap
-from flowpose.validate import validate_data
 
 __all__ = ["ClosedLoopResult", "default_video", "main", "measure"]
 

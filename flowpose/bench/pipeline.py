@@ -34,12 +34,12 @@ from typing import ClassVar
 import numpy as np
 
 from flowpose.bench.pipeline_loop import LOOP_LAYOUTS, run_loop
+from flowpose.engine.runtime import GraphRunner
 from flowpose.frame import Frame
+from flowpose.graph.problems import GraphError
+from flowpose.graph.spec import SourceMap
+from flowpose.graph.validate import validate_data
 from flowpose.node import Node, StopGraph
-from flowpose.problems import GraphError
-from flowpose.runtime import GraphRunner
-from flowpose.spec import SourceMap
-from flowpose.validate import validate_data
 
 __all__ = ["LAYOUTS", "PipelineResult", "check_equal", "format_table", "main", "measure", "node_params"]
 

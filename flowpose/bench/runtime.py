@@ -37,11 +37,11 @@ from flowpose.bench.yardsticks import (
     measure_polling_chain,
     measure_queue_chain,
 )
+from flowpose.engine.runtime import GraphRunner
 from flowpose.frame import Frame
+from flowpose.graph.spec import SourceMap
+from flowpose.graph.validate import validate_data
 from flowpose.node import Node
-from flowpose.runtime import GraphRunner
-from flowpose.spec import SourceMap
-from flowpose.validate import validate_data
 
 log = logging.getLogger(__name__)
 

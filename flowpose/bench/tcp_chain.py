@@ -17,8 +17,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from flowpose.runtime import GraphRunner
-from flowpose.validate import load_graph
+from flowpose.engine.runtime import GraphRunner
+from flowpose.graph.validate import load_graph
 
 PORTS_PER_HOST = 2  # its rendezvous and its one outgoing link
 

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import TextIO
 
 from flowpose.cli.failures import format_failure
-from flowpose.hosts import check_host_name
-from flowpose.problems import GraphError
-from flowpose.render import to_dot, to_mermaid
-from flowpose.runtime import EXIT_USAGE, GraphRunner, RunResult
-from flowpose.stats import format_table
-from flowpose.validate import ValidGraph, load_graph
+from flowpose.engine.runtime import EXIT_USAGE, GraphRunner, RunResult
+from flowpose.engine.stats import format_table
+from flowpose.graph.problems import GraphError
+from flowpose.graph.render import to_dot, to_mermaid
+from flowpose.graph.validate import ValidGraph, load_graph
+from flowpose.hosts.plan import check_host_name
 from flowpose.zoo.offline import apply_offline_argument
 from flowpose.zoo.skip import models_unchecked
 

@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from flowpose.describe import describe, one_line
-from flowpose.registry import NodeTypeError, available_types, resolve
+from flowpose.graph.describe import describe, one_line
+from flowpose.graph.registry import NodeTypeError, available_types, resolve
 
 
 def _nodes(type_name: str | None) -> int:
@@ -36,7 +36,7 @@ def dispatch(args: argparse.Namespace) -> int:
     """Run ``nodes`` or ``schema``."""
     if args.command == "nodes":
         return _nodes(args.type)
-    from flowpose.schema import graph_schema
+    from flowpose.graph.schema import graph_schema
 
     text = json.dumps(graph_schema(), indent=2)
     if args.output:

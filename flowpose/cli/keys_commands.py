@@ -6,7 +6,7 @@ import argparse
 import re
 import sys
 
-from flowpose.spec import NAME_PATTERN
+from flowpose.graph.spec import NAME_PATTERN
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def dispatch(args: argparse.Namespace) -> int:
     """Run ``flowpose keys``."""
-    from flowpose.keys import create_key_pair  # pyzmq only when used
+    from flowpose.hosts.keys import create_key_pair  # pyzmq only when used
 
     bad = [n for n in args.names if not re.match(NAME_PATTERN, n)]
     if bad:

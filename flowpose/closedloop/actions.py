@@ -18,8 +18,8 @@ from typing import Any, Protocol, runtime_checkable
 import msgpack
 import zmq
 
-from flowpose.registry import NodeTypeError
-from flowpose.registry import _import_target as import_target  # the plugin node types' resolver
+from flowpose.graph.registry import NodeTypeError
+from flowpose.graph.registry import _import_target as import_target  # the plugin node types' resolver
 
 __all__ = ["Action", "ActionError", "CallbackAction", "TriggerEvent", "ZmqAction", "make_action", "resolve_action"]
 

@@ -25,16 +25,16 @@ import threading
 import traceback
 from typing import Any
 
-from flowpose.buffers import Buffer, Inbox, QueueSpec
-from flowpose.registry import resolve
+from flowpose.engine.buffers import Buffer, Inbox, QueueSpec
+from flowpose.engine.stats import NodeStats
+from flowpose.engine.trace import TraceRecorder
+from flowpose.graph.registry import resolve
+from flowpose.hosts.security import Curve
 from flowpose.runners.control import REPORT_PERIOD_S, ControlClient
 from flowpose.runners.linkset import LinkSet, LinkSpec
 from flowpose.runners.orphan import ParentWatch, clean_up_after
-from flowpose.runners.security import Curve
 from flowpose.runners.watchdog import HUNG_EXIT_CODE, Hung, Watchdog
 from flowpose.runners.worker import NodeFailure, RestartPolicy, Worker
-from flowpose.stats import NodeStats
-from flowpose.trace import TraceRecorder
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Every child connects a PUSH socket to the parent's one PULL socket; messages are msgpack
 maps (no pickle) with ``kind`` and ``node``:
 
-* ``stats`` — ``snap`` (a :class:`~flowpose.stats.NodeSnapshot` as a dict), ``link_drops``
+* ``stats`` — ``snap`` (a :class:`~flowpose.engine.stats.NodeSnapshot` as a dict), ``link_drops``
   (drops on the child's sending queues, per reading node), ``written`` (per output buffer),
   ``next_id`` (a source's next frame id, so a restarted source continues it), ``spans``
   (trace spans since the last report). Sent every :data:`REPORT_PERIOD_S` and at the end.

@@ -6,8 +6,8 @@ in-process buffer as before; every other pair gets a link whose sender lives wit
 reader. Two process nodes are linked directly, child to child, never through the parent.
 
 With hosts, nodes of other hosts are ``remote``: a pair with one end here and the other there
-is a ``tcp://`` link (see :func:`flowpose.hosts.cross_links`), and the group meets the other
-hosts (:mod:`flowpose.runners.rendezvous`) before any node starts.
+is a ``tcp://`` link (see :func:`flowpose.hosts.plan.cross_links`), and the group meets the other
+hosts (:mod:`flowpose.hosts.rendezvous`) before any node starts.
 """
 
 from __future__ import annotations
@@ -22,20 +22,20 @@ from typing import Any
 
 import zmq
 
-from flowpose.buffers import Buffer, Inbox
-from flowpose.hosts import CrossLink, cross_links, graph_digest, hosts_of, problem_at
-from flowpose.problems import GraphError
+from flowpose.engine.buffers import Buffer, Inbox
+from flowpose.engine.stats import NodeStats
+from flowpose.engine.trace import TraceRecorder
+from flowpose.graph.problems import GraphError
+from flowpose.graph.validate import ValidGraph
+from flowpose.hosts.plan import CrossLink, cross_links, graph_digest, hosts_of, problem_at
+from flowpose.hosts.rendezvous import Rendezvous
+from flowpose.hosts.security import Curve
 from flowpose.runners.control import ControlServer
 from flowpose.runners.linkset import LinkSet, LinkSpec
 from flowpose.runners.process import ProcessRunner, RemoteStats
 from flowpose.runners.receiver import LinkInbox
-from flowpose.runners.rendezvous import Rendezvous
-from flowpose.runners.security import Curve
 from flowpose.runners.shm import remove_segments, segment_prefix
 from flowpose.runners.worker import NodeFailure, RestartPolicy
-from flowpose.stats import NodeStats
-from flowpose.trace import TraceRecorder
-from flowpose.validate import ValidGraph
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Links: a buffer's messages to one reader in another process, over a pair of ZeroMQ sockets.
 
 One link per (buffer, remote reader). The **sender** is just another reader of the local
-:class:`~flowpose.buffers.Buffer`: the buffer's writer calls :meth:`LinkSender.put` like it
+:class:`~flowpose.engine.buffers.Buffer`: the buffer's writer calls :meth:`LinkSender.put` like it
 calls ``Inbox.put`` for a local reader. When the link holds a credit the writer's own thread
 sends at once (no hand-over to another thread: that wake-up was a third of a hop); otherwise
 the message waits in a queue with the buffer's policy and size, so ``latest`` drops (oldest
@@ -33,8 +33,9 @@ from collections.abc import Callable
 
 import zmq
 
-from flowpose.buffers import LOSSLESS, Buffer, QueueSpec
+from flowpose.engine.buffers import LOSSLESS, Buffer, QueueSpec
 from flowpose.frame import EndOfStream, Frame, Message
+from flowpose.hosts.security import Curve
 from flowpose.runners.protocol import (
     ACK,
     ACK_BODY,
@@ -49,7 +50,6 @@ from flowpose.runners.protocol import (
     StopPipe,
     link_socket,
 )
-from flowpose.runners.security import Curve
 from flowpose.runners.shm_writer import SlotWriter
 from flowpose.transport import BadMessageCounter, WireError, encode
 

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 import zmq
 
-from flowpose.buffers import LATEST, Buffer, Inbox, QueueSpec
+from flowpose.engine.buffers import LATEST, Buffer, Inbox, QueueSpec
+from flowpose.engine.stats import NodeStats
+from flowpose.hosts.security import Curve, HandshakeWatch
 from flowpose.runners.links import LinkSender
 from flowpose.runners.protocol import LINK_WINDOW, StopPipe
 from flowpose.runners.receiver import LinkInbox, LinkReader, LinkReceiver
-from flowpose.runners.security import Curve, HandshakeWatch
 from flowpose.runners.shm import shm_available
-from flowpose.stats import NodeStats
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from flowpose.engine.stats import NodeSnapshot, NodeStats
+from flowpose.engine.trace import TraceRecorder
 from flowpose.runners.watchdog import HUNG_EXIT_CODE
 from flowpose.runners.worker import NodeFailure, RestartPolicy
-from flowpose.stats import NodeSnapshot, NodeStats
-from flowpose.trace import TraceRecorder
 
 log = logging.getLogger(__name__)
 

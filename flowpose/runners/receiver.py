@@ -4,7 +4,7 @@
   thread**: ``get()`` polls the socket, decodes and returns. No receiver thread, no condition
   variable between them: one wake-up per hop fewer.
 * :class:`LinkReceiver` — for nodes with several inputs (joins, feedback, a link beside a
-  local buffer): a thread that puts what arrives into the node's :class:`~flowpose.buffers.Inbox`.
+  local buffer): a thread that puts what arrives into the node's :class:`~flowpose.engine.buffers.Inbox`.
 
 Both use a :class:`LinkReader`, which owns the socket: ``HELLO`` when (re)connected, decoding,
 shared-memory views (:mod:`flowpose.runners.shm`), acknowledgements carrying released slots,
@@ -23,8 +23,9 @@ from collections.abc import Callable
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from flowpose.buffers import LATEST, Inbox, QueueSpec
+from flowpose.engine.buffers import LATEST, Inbox, QueueSpec
 from flowpose.frame import EndOfStream, Frame, Message
+from flowpose.hosts.security import HANDSHAKE_FAILED, Curve, describe_handshake_failure
 from flowpose.runners.protocol import (
     ACK,
     ACK_BODY,
@@ -39,7 +40,6 @@ from flowpose.runners.protocol import (
     StopPipe,
     link_socket,
 )
-from flowpose.runners.security import HANDSHAKE_FAILED, Curve, describe_handshake_failure
 from flowpose.runners.shm import SlotReader
 from flowpose.transport import BadMessageCounter, WireError
 

@@ -14,12 +14,12 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-from flowpose.buffers import Buffer, Inbox
+from flowpose.engine.buffers import Buffer, Inbox
+from flowpose.engine.join import FrameJoiner
+from flowpose.engine.stats import NodeStats
+from flowpose.engine.trace import TraceRecorder
 from flowpose.frame import EndOfStream, Frame, Hop
-from flowpose.join import FrameJoiner
 from flowpose.node import Node, NodeParams, Source, StopGraph
-from flowpose.stats import NodeStats
-from flowpose.trace import TraceRecorder
 
 log = logging.getLogger(__name__)
 

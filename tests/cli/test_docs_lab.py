@@ -9,9 +9,9 @@ from pathlib import Path
 import yaml
 
 from flowpose.closedloop import ConditionSpec
+from flowpose.engine.runtime import GraphRunner
+from flowpose.graph.validate import load_graph
 from flowpose.nodes.pose_estimator import TopdownPoseEstimator
-from flowpose.runtime import GraphRunner
-from flowpose.validate import load_graph
 from pose_models import build_marker_model, marker_card
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "lab.md"

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from flowpose.engine.runtime import GraphRunner
 from flowpose.evaluation.pose_accuracy import PoseAccuracy
 from flowpose.frame import Instance
-from flowpose.runtime import GraphRunner
-from flowpose.validate import validate_text
+from flowpose.graph.validate import validate_text
 
 
 def _truth(label: str, box: list[float], points: list[list[float]]) -> dict:

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from flowpose.buffers import LATEST, LOSSLESS, Buffer, Inbox, QueueSpec
+from flowpose.engine.buffers import LATEST, LOSSLESS, Buffer, Inbox, QueueSpec
 from flowpose.frame import EndOfStream, Frame
 
 IMAGE = np.zeros((4, 4, 3), np.uint8)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 import testnodes
-from flowpose.problems import GraphError
-from flowpose.render import to_dot, to_mermaid
-from flowpose.runtime import GraphRunner
-from flowpose.validate import validate_text
+from flowpose.engine.runtime import GraphRunner
+from flowpose.graph.problems import GraphError
+from flowpose.graph.render import to_dot, to_mermaid
+from flowpose.graph.validate import validate_text
 
 LOOP = """\
 nodes:

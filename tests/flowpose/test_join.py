@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from flowpose.engine.join import FrameJoiner
 from flowpose.frame import EndOfStream, Frame
-from flowpose.join import FrameJoiner
 
 IMAGE = np.zeros((2, 2, 3), np.uint8)
 

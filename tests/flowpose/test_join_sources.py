@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from flowpose.problems import GraphError
-from flowpose.runtime import GraphRunner
-from flowpose.validate import validate_text
+from flowpose.engine.runtime import GraphRunner
+from flowpose.graph.problems import GraphError
+from flowpose.graph.validate import validate_text
 
 
 def graph(nodes: str) -> str:

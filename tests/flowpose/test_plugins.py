@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cli_support import run_cli
-from flowpose.registry import NodeTypeError, available_types, resolve
+from flowpose.graph.registry import NodeTypeError, available_types, resolve
 
 PLUGIN_NODE = '''\
 """A tiny third-party plugin."""

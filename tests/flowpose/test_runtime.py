@@ -8,8 +8,8 @@ import threading
 import pytest
 
 import testnodes
-from flowpose.runtime import GraphRunner, RunResult
-from flowpose.validate import validate_text
+from flowpose.engine.runtime import GraphRunner, RunResult
+from flowpose.graph.validate import validate_text
 
 
 def make(text: str, trace: bool = False) -> GraphRunner:

@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from flowpose.problems import GraphError, Problem
-from flowpose.validate import load_graph, validate_text
+from flowpose.graph.problems import GraphError, Problem
+from flowpose.graph.validate import load_graph, validate_text
 
 GOOD = """\
 name: ok

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from zoo_server import Served, ZooServer
 
-from flowpose.problems import GraphError
-from flowpose.validate import validate_text
+from flowpose.graph.problems import GraphError
+from flowpose.graph.validate import validate_text
 from flowpose.zoo import (
     INDEX_ENV,
     OFFLINE_ENV,

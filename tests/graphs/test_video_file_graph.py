@@ -9,8 +9,8 @@ import cv2
 import pytest
 import yaml
 
-from flowpose.runtime import GraphRunner
-from flowpose.validate import load_graph
+from flowpose.engine.runtime import GraphRunner
+from flowpose.graph.validate import load_graph
 
 GRAPH = Path(__file__).resolve().parents[2] / "graphs" / "video_file.yaml"
 

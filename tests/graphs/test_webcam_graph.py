@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from cli_support import run_cli
-from flowpose.runtime import GraphRunner
-from flowpose.validate import load_graph
+from flowpose.engine.runtime import GraphRunner
+from flowpose.graph.validate import load_graph
 from pose_models import build_marker_model, marker_card
 
 GRAPH = Path(__file__).resolve().parents[2] / "graphs" / "webcam_human_animal.yaml"

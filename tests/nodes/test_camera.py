@@ -14,11 +14,11 @@ import cv2
 import pytest
 
 import sources_support as support
+from flowpose.engine.runtime import GraphRunner, RunResult
+from flowpose.graph.problems import GraphError
+from flowpose.graph.validate import validate_text
 from flowpose.nodes.camera import Camera
 from flowpose.nodes.camera_capture import CaptureError
-from flowpose.problems import GraphError
-from flowpose.runtime import GraphRunner, RunResult
-from flowpose.validate import validate_text
 from sources_support import MjpegServer, read_counter
 
 LEVELS = [20, 60, 100, 140, 180, 220]

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from flowpose.frame import Frame, Instance
+from flowpose.graph.problems import GraphError
+from flowpose.graph.validate import validate_text
 from flowpose.nodes.detector import Detector
-from flowpose.problems import GraphError
-from flowpose.validate import validate_text
 from flowpose.zoo import INDEX_ENV
 
 pytest.importorskip("onnx")

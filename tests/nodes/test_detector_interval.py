@@ -7,8 +7,8 @@ import textwrap
 import pytest
 
 import detection_support
-from flowpose.runtime import GraphRunner
-from flowpose.validate import validate_text
+from flowpose.engine.runtime import GraphRunner
+from flowpose.graph.validate import validate_text
 
 pytest.importorskip("onnx")
 from onnx_models import EncodedBox, yolox_raw_model

@@ -8,11 +8,11 @@ import textwrap
 
 import pytest
 
+from flowpose.engine.runtime import GraphRunner
+from flowpose.graph.validate import validate_text
 from flowpose.node import StopGraph
 from flowpose.nodes.display import Display, display_problem, gui_backend
 from flowpose.nodes.visualizer import LAYER_TOGGLES
-from flowpose.runtime import GraphRunner
-from flowpose.validate import validate_text
 
 
 @pytest.fixture(autouse=True)

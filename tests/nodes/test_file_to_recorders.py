@@ -8,8 +8,8 @@ from pathlib import Path
 
 import cv2
 
-from flowpose.runtime import GraphRunner
-from flowpose.validate import validate_text
+from flowpose.engine.runtime import GraphRunner
+from flowpose.graph.validate import validate_text
 from sources_support import write_video
 
 

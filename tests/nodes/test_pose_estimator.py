@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from flowpose.frame import Frame, Instance
+from flowpose.graph.problems import GraphError
+from flowpose.graph.validate import validate_text
 from flowpose.models import ModelCard
 from flowpose.nodes.pose_estimator import TopdownPoseEstimator
-from flowpose.problems import GraphError
-from flowpose.validate import validate_text
 from pose_models import build_marker_model, marker_card, marker_scene
 
 BOXES = [[40, 60, 160, 300], [300, 100, 420, 220], [520, 300, 680, 500]]

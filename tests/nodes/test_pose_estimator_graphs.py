@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import testnodes
+from flowpose.engine.runtime import GraphRunner
 from flowpose.frame import Frame, Instance
+from flowpose.graph.validate import validate_text
 from flowpose.nodes.merge import MergeInstances
 from flowpose.pose import TopdownModel, open_pose_model
-from flowpose.runtime import GraphRunner
-from flowpose.validate import validate_text
 from pose_models import build_marker_model, marker_card
 
 ANIMALS = ("dog", "cat", "horse")

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from flowpose.frame import Frame, Instance
+from flowpose.graph.problems import GraphError
+from flowpose.graph.validate import validate_text
 from flowpose.nodes.pose_estimator import TopdownPoseEstimator
 from flowpose.pose.region import DynamicCrop, tile_grid
-from flowpose.problems import GraphError
-from flowpose.validate import validate_text
 from pose_models import build_marker_model, marker_card, marker_scene
 
 SPOTS = [(0.2, 0.3), (0.7, 0.4), (0.5, 0.8)]

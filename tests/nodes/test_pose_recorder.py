@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from flowpose.engine.runtime import GraphRunner
 from flowpose.frame import Instance
+from flowpose.graph.validate import validate_text
 from flowpose.nodes.pose_recorder import PoseRecorder, jsonl_to_coco
-from flowpose.runtime import GraphRunner
-from flowpose.validate import validate_text
 from sinks_support import FIGURE, people_frame
 
 

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import zmq
 
+from flowpose.engine.runtime import GraphRunner
 from flowpose.frame import EndOfStream, Frame
+from flowpose.graph.validate import validate_text
 from flowpose.nodes.publisher import Publisher
-from flowpose.runtime import GraphRunner
 from flowpose.transport import decode, is_placeholder_image
-from flowpose.validate import validate_text
 from sinks_support import people_frame
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "nodes.md"

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 import testnodes
+from flowpose.engine.runtime import GraphRunner, RunResult
 from flowpose.frame import Frame
+from flowpose.graph.problems import GraphError
+from flowpose.graph.validate import validate_text
 from flowpose.nodes.synthetic_scene import SyntheticScene
-from flowpose.problems import GraphError
-from flowpose.runtime import GraphRunner, RunResult
-from flowpose.validate import validate_text
 
 SMALL = "width: 160, height: 120, live: false"
 

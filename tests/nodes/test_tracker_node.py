@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from flowpose.frame import Frame, Instance
+from flowpose.graph.problems import GraphError
+from flowpose.graph.validate import validate_text
 from flowpose.nodes.tracker import Tracker
-from flowpose.problems import GraphError
 from flowpose.tracking import TRACKS_ENDED_KEY
-from flowpose.validate import validate_text
 
 IMAGE = np.zeros((4, 4, 3), np.uint8)
 

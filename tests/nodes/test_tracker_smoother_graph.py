@@ -7,8 +7,8 @@ from collections import defaultdict
 import numpy as np
 
 import testnodes
-from flowpose.runtime import GraphRunner
-from flowpose.validate import validate_text
+from flowpose.engine.runtime import GraphRunner
+from flowpose.graph.validate import validate_text
 
 GRAPH = """\
 nodes:

@@ -13,11 +13,11 @@ import trigger_support
 import zmq
 
 from flowpose.closedloop import ConditionSpec, Hysteresis
+from flowpose.engine.runtime import GraphRunner
 from flowpose.frame import Frame, Instance
+from flowpose.graph.problems import GraphError
+from flowpose.graph.validate import validate_text
 from flowpose.nodes.trigger import Trigger
-from flowpose.problems import GraphError
-from flowpose.runtime import GraphRunner
-from flowpose.validate import validate_text
 from pose_models import build_marker_model, marker_card
 
 IMAGE = np.zeros((48, 64, 3), np.uint8)

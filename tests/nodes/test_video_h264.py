@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from flowpose.graph.validate import validate_text
 from flowpose.nodes.video_writers import H264Writer, h264_encoder
-from flowpose.validate import validate_text
 from video_support import bar_image, ffprobe, probe, record, top_level_boxes
 
 needs_h264 = pytest.mark.skipif(h264_encoder() is None, reason="this PyAV has no H.264 encoder")

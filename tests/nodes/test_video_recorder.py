@@ -15,9 +15,9 @@ from pathlib import Path
 import cv2
 import pytest
 
+from flowpose.engine.runtime import GraphRunner, RunResult
+from flowpose.graph.validate import validate_text
 from flowpose.nodes.video_recorder import VideoRecorder
-from flowpose.runtime import GraphRunner, RunResult
-from flowpose.validate import validate_text
 from sinks_support import people_frame
 
 

@@ -10,11 +10,11 @@ import pytest
 
 import sinks_support
 import testnodes
+from flowpose.engine.runtime import GraphRunner
 from flowpose.frame import Frame, Instance
+from flowpose.graph.validate import validate_text
 from flowpose.meta import load_layout
 from flowpose.nodes.visualizer import LAYER_TOGGLES, LAYERS, Visualizer
-from flowpose.runtime import GraphRunner
-from flowpose.validate import validate_text
 from sinks_support import people_frame
 
 BACKGROUND = 64

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from flowpose.bench.tcp_chain import free_port_range
-from flowpose.hosts import check_host_name, cross_links
-from flowpose.problems import GraphError
-from flowpose.validate import validate_text
+from flowpose.graph.problems import GraphError
+from flowpose.graph.validate import validate_text
+from flowpose.hosts.plan import check_host_name, cross_links
 from process_support import read_records, run
 
 # A mixed graph: threads and processes on both hosts, links between hosts in both directions,
@@ -101,7 +101,7 @@ def test_host_names_are_checked_before_running() -> None:
 
 
 def test_missing_or_open_key_files_stop_a_part_before_it_starts(tmp_path: Path) -> None:
-    from flowpose.runtime import GraphRunner
+    from flowpose.engine.runtime import GraphRunner
 
     graph_file = tmp_path / "g.yaml"
     graph_file.write_text(
@@ -145,7 +145,7 @@ def test_a_mixed_graph_on_two_hosts_gives_the_results_of_threads(tmp_path: Path,
 
 
 def _keys(folder: Path, *names: str) -> None:
-    from flowpose.keys import create_key_pair
+    from flowpose.hosts.keys import create_key_pair
 
     for name in names:
         create_key_pair(folder, name)

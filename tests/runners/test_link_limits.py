@@ -14,7 +14,7 @@ import numpy as np
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from flowpose.buffers import Buffer, Inbox, QueueSpec
+from flowpose.engine.buffers import Buffer, Inbox, QueueSpec
 from flowpose.frame import Frame
 from flowpose.runners import links
 from flowpose.runners.links import LinkSender

@@ -10,7 +10,7 @@ import pytest
 import zmq
 
 import testnodes
-from flowpose.buffers import Inbox, QueueSpec
+from flowpose.engine.buffers import Inbox, QueueSpec
 from flowpose.frame import EndOfStream, Frame
 from flowpose.runners import links, shm_writer
 from flowpose.runners.protocol import HELLO, PREFIX, StopPipe

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from flowpose.engine.runtime import GraphRunner, RunResult
+from flowpose.engine.stats import NodeSnapshot
 from flowpose.frame import Frame, Instance
+from flowpose.graph.validate import validate_text
 from flowpose.node import Node, NodeParams
-from flowpose.runtime import GraphRunner, RunResult
-from flowpose.stats import NodeSnapshot
-from flowpose.validate import validate_text
 
 
 class AddPerson(Node):

@@ -9,10 +9,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flowpose.engine.runtime import GraphRunner, RunResult
 from flowpose.frame import Frame
+from flowpose.graph.validate import validate_text
 from flowpose.node import Node
-from flowpose.runtime import GraphRunner, RunResult
-from flowpose.validate import validate_text
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ import pytest
 
 from flowpose.detection import box_iou
 from flowpose.frame import Frame
+from flowpose.graph.validate import validate_text
 from flowpose.models import read_card
 from flowpose.nodes.detector import Detector
 from flowpose.synthetic import SceneConfig, SyntheticScene
-from flowpose.validate import validate_text
 from flowpose.zoo import get_entry, resolve_model, zoo_entries
 from flowpose.zoo.registry import PACKAGED_ENTRIES
 

@@ -120,8 +120,8 @@ def _run_graph(text: str) -> list:
     import textwrap
 
     import testnodes
-    from flowpose.runtime import GraphRunner
-    from flowpose.validate import validate_text
+    from flowpose.engine.runtime import GraphRunner
+    from flowpose.graph.validate import validate_text
 
     result = GraphRunner(validate_text(textwrap.dedent(text), "g.yaml")).run(handle_signals=False)
     assert result.exit_code == 0, result.failure

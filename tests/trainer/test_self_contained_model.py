@@ -18,10 +18,10 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
 from flowpose.cli.main import main  # noqa: E402
+from flowpose.engine.runtime import GraphRunner  # noqa: E402
+from flowpose.graph.validate import validate_text  # noqa: E402
 from flowpose.models import read_card  # noqa: E402
-from flowpose.runtime import GraphRunner  # noqa: E402
 from flowpose.trainer.engine import Trainer, TrainSettings, build_task  # noqa: E402
-from flowpose.validate import validate_text  # noqa: E402
 from import_support import BODYPARTS, make_dlc_project, write_frames  # noqa: E402
 from trainer_support import tiny_config  # noqa: E402
 

@@ -4,7 +4,7 @@ Every host runs ``flowpose run GRAPH --host NAME`` on the same graph file and co
 same plan from it, so no host needs to be told anything by another: a link from host A to host
 B is the (buffer, reader) pair's ``tcp://`` endpoint on A, whose port is A's ``port`` plus one
 plus the link's rank among A's outgoing links (``port`` itself is A's rendezvous, see
-:mod:`flowpose.runners.rendezvous`). Links leaving a host bind to its ``address`` (or ``bind``),
+:mod:`flowpose.hosts.rendezvous`). Links leaving a host bind to its ``address`` (or ``bind``),
 which defaults to 127.0.0.1, so nothing listens beyond the machine unless the graph says so.
 """
 
@@ -21,9 +21,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flowpose.hostspec import CurveSpec, HostSpec
-from flowpose.problems import GraphError, Problem, ProblemCollector
-from flowpose.spec import NAME_PATTERN, GraphSpec, NodeSpec, SourceMap
+from flowpose.graph.problems import GraphError, Problem, ProblemCollector
+from flowpose.graph.spec import NAME_PATTERN, GraphSpec, NodeSpec, SourceMap
+from flowpose.hosts.spec import CurveSpec, HostSpec
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The JSON schema of graph files (``flowpose schema``), for editors and CI linting.
 
-The base schema comes from the pydantic models in :mod:`flowpose.spec`; each known node
+The base schema comes from the pydantic models in :mod:`flowpose.graph.spec`; each known node
 type adds an ``if type == X then params must match X.Params`` clause, so editors check
 params as well as structure.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flowpose.registry import NodeTypeError, available_types, resolve
-from flowpose.spec import GraphSpec
+from flowpose.graph.registry import NodeTypeError, available_types, resolve
+from flowpose.graph.spec import GraphSpec
 
 log = logging.getLogger(__name__)
 

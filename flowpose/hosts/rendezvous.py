@@ -20,10 +20,10 @@ import msgpack
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from flowpose.hosts import rendezvous_endpoints
-from flowpose.hostspec import HostSpec
+from flowpose.hosts.plan import rendezvous_endpoints
+from flowpose.hosts.security import HANDSHAKE_FAILED, Curve, HandshakeWatch, describe_handshake_failure
+from flowpose.hosts.spec import HostSpec
 from flowpose.runners.protocol import StopPipe
-from flowpose.runners.security import HANDSHAKE_FAILED, Curve, HandshakeWatch, describe_handshake_failure
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@
     nodes:
       - {name: camera, type: Camera, host: edge, ...}
 
-Checked in :mod:`flowpose.hosts`; kept apart so :mod:`flowpose.spec` can use the models
+Checked in :mod:`flowpose.hosts.plan`; kept apart so :mod:`flowpose.graph.spec` can use the models
 without importing the checks.
 """
 

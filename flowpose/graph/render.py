@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flowpose.spec import GraphSpec
+from flowpose.graph.spec import GraphSpec
 
 
 def _ident(name: str) -> str:

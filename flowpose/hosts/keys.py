@@ -17,10 +17,10 @@ from pathlib import Path
 import zmq
 from zmq.auth import load_certificate
 
-from flowpose.hosts import curve_enabled, key_files, problem_at
-from flowpose.problems import GraphError, Problem
-from flowpose.runners.security import Curve
-from flowpose.validate import ValidGraph
+from flowpose.graph.problems import GraphError, Problem
+from flowpose.graph.validate import ValidGraph
+from flowpose.hosts.plan import curve_enabled, key_files, problem_at
+from flowpose.hosts.security import Curve
 
 log = logging.getLogger(__name__)
 

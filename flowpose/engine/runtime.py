@@ -14,17 +14,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from types import FrameType
 
-from flowpose.buffers import LATEST, LOSSLESS, Buffer, Inbox
-from flowpose.hosts import hosts_of
+from flowpose.engine.buffers import LATEST, LOSSLESS, Buffer, Inbox
+from flowpose.engine.stats import NodeSnapshot, NodeStats
+from flowpose.engine.trace import TraceRecorder
+from flowpose.graph.validate import ValidGraph
+from flowpose.hosts.plan import hosts_of
 from flowpose.node import Node, Source
 from flowpose.runners.group import PROCESS, REMOTE, THREAD, ProcessGroup
 from flowpose.runners.process import ProcessRunner
 from flowpose.runners.thread import ThreadRunner
 from flowpose.runners.watchdog import Hung, Watchdog
 from flowpose.runners.worker import NodeFailure, RestartPolicy, Worker
-from flowpose.stats import NodeSnapshot, NodeStats
-from flowpose.trace import TraceRecorder
-from flowpose.validate import ValidGraph
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class GraphRunner:
             self.kinds.update({n: REMOTE for n, h in hosts_of(spec).items() if h != host})
         self.processes: ProcessGroup | None = None
         if PROCESS in self.kinds.values() or REMOTE in self.kinds.values():
-            from flowpose.keys import load_curve  # only graphs with hosts need keys
+            from flowpose.hosts.keys import load_curve  # only graphs with hosts need keys
 
             curve = load_curve(graph, host) if host is not None else None
             self.processes = ProcessGroup(

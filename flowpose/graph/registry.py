@@ -3,7 +3,7 @@
 Three ways, in this order:
 
 1. ``package.module:ClassName`` — imported directly, also from the graph file's folder (a
-   ``my_nodes.py`` beside the graph needs no PYTHONPATH; see :mod:`flowpose.node_path`);
+   ``my_nodes.py`` beside the graph needs no PYTHONPATH; see :mod:`flowpose.graph.node_path`);
 2. a name in the ``flowpose.nodes`` entry-point group — the built-in nodes are registered
    there by flowpose's own package metadata, exactly like third-party plugins;
 3. nothing else: no registry decorators, no import side effects. A plain dict.
@@ -20,8 +20,8 @@ import logging
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
+from flowpose.graph.node_path import folders_from_environment
 from flowpose.node import Node
-from flowpose.node_path import folders_from_environment
 
 log = logging.getLogger(__name__)
 

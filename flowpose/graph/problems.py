@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flowpose.spec import SourceMap
+from flowpose.graph.spec import SourceMap
 
 
 @dataclass(frozen=True)

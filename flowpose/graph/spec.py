@@ -1,7 +1,7 @@
 """The graph file: its data model (pydantic) and YAML loading that remembers line numbers.
 
 The models here describe the *file format* only; whether node types exist and their params
-are right is checked in :mod:`flowpose.validate`, which needs the node classes.
+are right is checked in :mod:`flowpose.graph.validate`, which needs the node classes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from flowpose.hostspec import CurveSpec, HostSpec
+from flowpose.hosts.spec import CurveSpec, HostSpec
 
 BufferPolicy = Literal["auto", "latest", "lossless"]
 RunnerKind = Literal["thread", "process"]

@@ -6,8 +6,8 @@ import difflib
 from collections import Counter, defaultdict
 from typing import Any
 
-from flowpose.problems import ProblemCollector
-from flowpose.spec import NodeSpec
+from flowpose.graph.problems import ProblemCollector
+from flowpose.graph.spec import NodeSpec
 
 
 def _find_cycles(nodes: list[NodeSpec], writers: dict[str, str]) -> list[list[str]]:

@@ -15,14 +15,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flowpose.hosts import check_hosts
+from flowpose.graph.node_path import add_folder
+from flowpose.graph.overrides import Override, coerce, parse_override
+from flowpose.graph.problems import GraphError, Problem, ProblemCollector, describe_error, format_loc
+from flowpose.graph.registry import NodeTypeError, resolve
+from flowpose.graph.spec import GraphSpec, NodeSpec, SourceMap, YamlSyntaxError, load_graph_text, load_yaml
+from flowpose.graph.wiring import check_wiring
+from flowpose.hosts.plan import check_hosts
 from flowpose.node import Node, NodeParams
-from flowpose.node_path import add_folder
-from flowpose.overrides import Override, coerce, parse_override
-from flowpose.problems import GraphError, Problem, ProblemCollector, describe_error, format_loc
-from flowpose.registry import NodeTypeError, resolve
-from flowpose.spec import GraphSpec, NodeSpec, SourceMap, YamlSyntaxError, load_graph_text, load_yaml
-from flowpose.wiring import check_wiring
 from flowpose.zoo.skip import ModelCheckSkipped
 
 

@@ -1,0 +1,1 @@
+"""Running a validated graph: buffers, joins, the runtime that starts runners, stats and traces."""

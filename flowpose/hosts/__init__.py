@@ -1,0 +1,1 @@
+"""Graphs spread over hosts: the hosts section, the plan of who runs what, rendezvous, Curve keys."""
