@@ -6,54 +6,12 @@ circle at run time) or under ``if TYPE_CHECKING:`` counts like one at the top of
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from import_scan import import_graph  # tests/support: the ast import reader
 
 import flowpose
 import flowpose.transport as transport
-
-
-def module_names(root: Path, package: str) -> dict[str, Path]:
-    """Every module under the package directory ``root``, by dotted name (``package`` is root's)."""
-    names = {}
-    for path in sorted(root.rglob("*.py")):
-        parts = [package, *path.relative_to(root).with_suffix("").parts]
-        if parts[-1] == "__init__":
-            parts.pop()
-        names[".".join(parts)] = path
-    return names
-
-
-def imported_modules(name: str, path: Path, known: set[str]) -> set[str]:
-    """The modules of ``known`` that the module ``name`` (at ``path``) imports, anywhere in it."""
-
-    def resolve(dotted: str) -> str | None:
-        while dotted and dotted not in known:  # `import a.b.obj` or a name in a package
-            dotted = dotted.rpartition(".")[0]
-        return dotted or None
-
-    is_package = path.name == "__init__.py"
-    found: set[str | None] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            found.update(resolve(alias.name) for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:  # relative: `from . import x`, `from ..y import z`
-                anchor = name.split(".")
-                anchor = anchor[: len(anchor) - node.level + is_package]
-                base = ".".join(anchor + ([base] if base else []))
-            for alias in node.names:
-                found.add(resolve(f"{base}.{alias.name}") if base else resolve(alias.name))
-    found.discard(None)
-    found.discard(name)
-    return found  # type: ignore[return-value]
-
-
-def import_graph(root: Path, package: str) -> dict[str, set[str]]:
-    """Module -> the modules of the same package tree it imports."""
-    modules = module_names(root, package)
-    return {name: imported_modules(name, path, set(modules)) for name, path in modules.items()}
 
 
 def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
