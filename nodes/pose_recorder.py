@@ -7,6 +7,10 @@ format ``pycocotools``' ``loadRes`` reads), written under a temporary name and r
 conversion streams the lines back, so a long recording costs no memory while it runs.
 :func:`jsonl_to_coco` does the same conversion offline, e.g. after a hard kill.
 
+Streams: every JSON line and every COCO result names its stream (``stream``: the frame's
+``Frame.source``), so one file holds a graph of many cameras and each stream's records can be
+told apart (``image_id`` is the frame id, unique only within a stream).
+
 Category ids: COCO's own ids for the COCO classes a detector emits (person 1, bird 16,
 cat 17, dog 18, horse 19, sheep 20, cow 21, elephant 22, bear 23, zebra 24, giraffe 25),
 overridable and extendable with the ``categories`` param; any other label gets 1000, 1001,
@@ -75,9 +79,14 @@ def instance_record(inst: Instance) -> dict[str, Any]:
 
 
 def frame_record(frame: Frame) -> dict[str, Any]:
-    """A frame's results as one JSON-lines record."""
+    """A frame's results as one JSON-lines record.
+
+    ``stream`` is the stream id (``Frame.source``); ``source`` holds the same for the readers
+    written before streams had their own name.
+    """
     return {
         "frame_id": int(frame.frame_id),
+        "stream": frame.source,
         "source": frame.source,
         "capture_ns": int(frame.capture_ns),
         "width": frame.width,
@@ -87,7 +96,11 @@ def frame_record(frame: Frame) -> dict[str, Any]:
 
 
 def coco_result(record: Mapping[str, Any], inst: Mapping[str, Any], category_id: int) -> dict[str, Any]:
-    """One COCO result: image_id is the frame id, bbox is xywh, keypoints are [x, y, score] * K."""
+    """One COCO result: image_id is the frame id, bbox is xywh, keypoints are [x, y, score] * K.
+
+    ``stream`` is added when the record names one (``stream``, or ``source`` in recordings
+    made before streams had their own field): COCO tools ignore the extra key.
+    """
     x1, y1, x2, y2 = (v or 0.0 for v in inst["bbox"])
     result: dict[str, Any] = {
         "image_id": record["frame_id"],
@@ -95,6 +108,9 @@ def coco_result(record: Mapping[str, Any], inst: Mapping[str, Any], category_id:
         "bbox": [x1, y1, round(x2 - x1, 2), round(y2 - y1, 2)],
         "score": inst["score"],
     }
+    stream = record.get("stream", record.get("source"))
+    if stream is not None:
+        result["stream"] = stream
     if inst.get("keypoints") is not None:
         flat: list[float] = []
         for (x, y), s in zip(inst["keypoints"], inst["keypoint_scores"], strict=True):

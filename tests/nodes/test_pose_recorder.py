@@ -48,7 +48,7 @@ def test_coco_results_at_close(tmp_path: Path) -> None:
     coco = json.loads((path.parent / "poses.coco.json").read_text())
     assert len(coco) == 12 * 6
     person = next(r for r in coco if r["image_id"] == 3 and r["category_id"] == 1)
-    assert set(person) == {"image_id", "category_id", "keypoints", "score", "bbox"}
+    assert set(person) == {"image_id", "category_id", "keypoints", "score", "bbox", "stream"}
     assert len(person["keypoints"]) == 17 * 3 and person["keypoints"][2::3][1] == 0.9
     assert person["bbox"][2:] == [80.0, 200.0]  # xywh
     dogs = [r for r in coco if r["category_id"] == 18]
