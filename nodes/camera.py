@@ -1,33 +1,56 @@
 """The Camera source: webcams, video files, image folders and phone/IP streams (MJPEG, RTSP).
 
 Parsing the ``source`` lives in :mod:`flowpose.nodes.camera_target`, opening in
-:mod:`flowpose.nodes.camera_open`, reading in :mod:`flowpose.nodes.camera_capture`, the grab
-thread of live sources in :mod:`flowpose.nodes.camera_grabber`; this module is the node:
-pacing, end of stream and reconnecting live streams.
+:mod:`flowpose.nodes.camera_open`, reading (pacing, end of stream, reconnects, the grab thread
+of live sources) in :mod:`flowpose.nodes.camera_stream`; several ``sources`` are read side by
+side by :mod:`flowpose.nodes.stream_source`. This module is the node: its params and which
+of the two ways it reads.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import Field, field_validator
 
-from flowpose.frame import Frame
-from flowpose.node import NodeParams, Source
-from flowpose.nodes.camera_capture import Capture, CaptureError, OpenSettings
-from flowpose.nodes.camera_grabber import LatestGrabber
-from flowpose.nodes.camera_open import open_capture, unreadable_video
-from flowpose.nodes.camera_target import CaptureTarget, missing_input, parse_source
+from flowpose.frame import EndOfStream, Frame
+from flowpose.node import NodeParams
+from flowpose.nodes.camera_capture import OpenSettings
+from flowpose.nodes.camera_open import unreadable_video
+from flowpose.nodes.camera_stream import CameraReader, CameraSettings
+from flowpose.nodes.camera_target import missing_input, parse_source
+from flowpose.nodes.stream_factory import StreamFactory, is_synthetic
+from flowpose.nodes.stream_ids import StreamEntry, assign_ids, parse_entry
+from flowpose.nodes.stream_set import ReadContext
+from flowpose.nodes.stream_source import MultiStreamSource
 
-#: How long frames() waits for the grab thread at a time; bounds how late it notices a stop.
-TAKE_WAIT_S = 0.1
-#: How long close() waits for the grab thread; one still inside a read releases the capture later.
-GRABBER_CLOSE_S = 1.0
+SourceValue = int | str | dict[str, Any]
+"""One entry of ``sources``: a ``source`` value, or ``{id: NAME, source: ...}``."""
 
 
-class Camera(Source):
+def parse_entries(sources: list[SourceValue]) -> list[StreamEntry]:
+    """The ``sources`` entries, each checked as a ``source`` would be (or ``synthetic``).
+
+    Raises:
+        ValueError: An entry that is not a source, a bad id, or an id given twice.
+    """
+    entries = [parse_entry(e) for e in sources]
+    for i, entry in enumerate(entries):
+        if isinstance(entry.source, bool) or not isinstance(entry.source, int | str):
+            raise ValueError(f"entry {i}: a source must be a webcam index, a path or a URL, got {entry.source!r}")
+        if not is_synthetic(entry.source):
+            try:
+                parse_source(entry.source)
+            except ValueError as exc:
+                raise ValueError(f"entry {i} ({entry.source}): {exc}") from None
+    given = [e.id for e in entries if e.id is not None]
+    if twice := sorted({i for i in given if given.count(i) > 1}):
+        raise ValueError(f"stream id(s) {twice} used twice; give each stream its own id")
+    return entries
+
+
+class Camera(MultiStreamSource):
     """Frames from a webcam, a video file, an image folder or glob, or an HTTP MJPEG / RTSP stream.
 
     Devices and URLs are live (buffers default to ``latest``; a dropped stream is
@@ -35,6 +58,10 @@ class Camera(Source):
     default to ``lossless``). Every frame carries its capture time, taken when it was grabbed.
     Live devices and URLs are read by a grab thread that keeps only the newest image, so a
     slow consumer always gets the newest frame, never a queued old one (``latest_only``).
+
+    With ``sources`` (a list) it reads several streams at once, each in its own thread: frames
+    of all streams come out interleaved fairly, each with its stream id as ``Frame.source``;
+    a stream gone for good ends alone (an end-of-stream for that stream) while the others go on.
     """
 
     class Params(NodeParams):
@@ -88,34 +115,65 @@ class Camera(Source):
             "'rtsp_flags;listen' to receive a stream pushed to this machine. Replaces OpenCV's defaults.",
         )
 
+        sources: list[SourceValue] | None = Field(
+            None,
+            description="Several streams instead of one source: a list of anything source accepts (or "
+            "'synthetic'), or {id: NAME, source: ...} entries. Stream ids (Frame.source, part of recording file "
+            "names) default to NODE0, NODE1, ...; each stream is read on its own and ends alone.",
+        )
+        keep_open: bool = Field(
+            False,
+            description="With sources: keep running when every stream has ended (or with an empty list), so "
+            "streams can be added while it runs (flowpose serve); otherwise the node ends with its last stream.",
+        )
+
         @field_validator("source")
         @classmethod
         def _parseable(cls, value: int | str) -> int | str:
             parse_source(value)  # raises ValueError with a readable reason
             return value
 
+        @field_validator("sources")
+        @classmethod
+        def _entries(cls, value: list[SourceValue] | None) -> list[SourceValue] | None:
+            if value is not None:
+                parse_entries(value)  # raises ValueError with a readable reason
+            return value
+
     @classmethod
     def check(cls, params: NodeParams) -> list[tuple[str, str]]:
         assert isinstance(params, cls.Params)
-        target = parse_source(params.source)
-        problem = missing_input(target)
-        if problem is None and target.kind == "file":
-            problem = unreadable_video(str(target.value))
-        return [("source", problem)] if problem else []
+        if (problem := _mode_problem(params)) is not None:
+            return [problem]
+        if params.sources is None:
+            problem = _input_problem(params.source)
+            return [("source", problem)] if problem else []
+        problems = []
+        for i, entry in enumerate(parse_entries(params.sources)):
+            if not is_synthetic(entry.source) and (problem := _input_problem(entry.source)):
+                problems.append(("sources", f"entry {i} ({entry.id or entry.source}): {problem}"))
+        return problems
 
     def __init__(self, name: str, params: NodeParams | Mapping[str, Any] | None = None) -> None:
         super().__init__(name, params)
-        self._target: CaptureTarget = parse_source(self.params.source)
-        self._capture: Capture | None = None
-        self._grabber: LatestGrabber | None = None
+        if (problem := _mode_problem(self.params)) is not None:
+            raise ValueError(f"Camera {name!r}: params.{problem[0]}: {problem[1]}")
+        self.multi = self.params.sources is not None
+        self._reader = CameraReader(parse_source(self.params.source), self._settings())
+        self._target = self._reader.target
 
     def is_live(self) -> bool:
-        live = self.params.live
-        return self._target.live if live is None else live
+        if not self.multi:
+            return self._reader.live
+        if self.params.live is not None:
+            return self.params.live
+        # Several streams: live when all of them are (an empty serve camera waits for live ones).
+        entries = parse_entries(self.params.sources or [])
+        return all(is_synthetic(e.source) or parse_source(e.source).live for e in entries)
 
-    def _settings(self) -> OpenSettings:
+    def _settings(self) -> CameraSettings:
         p = self.params
-        return OpenSettings(
+        opening = OpenSettings(
             width=p.width,
             height=p.height,
             fps=p.fps,
@@ -125,138 +183,60 @@ class Camera(Source):
             ffmpeg_options=p.ffmpeg_options,
             node=self.name,
         )
+        return CameraSettings(
+            open=opening,
+            fps=p.fps,
+            realtime=p.realtime,
+            live=p.live,
+            latest_only=p.latest_only,
+            reconnect_attempts=p.reconnect_attempts,
+            reconnect_delay=p.reconnect_delay,
+            reconnect_max_delay=p.reconnect_max_delay,
+        )
 
     def setup(self) -> None:
+        if self.multi:
+            pairs = assign_ids(self.name, parse_entries(self.params.sources or []))
+            self.start_streams(pairs, StreamFactory(camera=self._settings()), self.params.keep_open)
+            return
         # The first open is not retried: a wrong address should be an error in seconds.
         # (A graph that must wait for a phone can use `restart: on-failure`.)
-        self._capture = open_capture(self._target, self._settings())
+        self._reader.open()
         self.log.info("reading %s (%s)", self._target.describe(), "live" if self.is_live() else "file-like")
 
     def close(self) -> None:
-        if self._grabber is not None:
-            if not self._grabber.close(GRABBER_CLOSE_S):
-                self.log.debug("grab thread still inside a read; it releases the source when that returns")
-            self._grabber = None
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
-
-    def _period(self) -> float:
-        """Seconds between frames when pacing a file-like source, 0 for none."""
-        if not self.params.realtime or self._target.live or self._capture is None:
-            return 0.0
-        fps = self.params.fps or self._capture.fps or 30.0
-        return 1.0 / fps
-
-    def _grabs(self) -> bool:
-        """Whether frames come through a grab thread: live devices and URLs, never files."""
-        return self._target.live and self.is_live() and self.params.latest_only
-
-    def frames(self) -> Iterator[Frame]:
-        if self._grabs():
-            yield from self._newest_frames()
-            return
-        period = self._period()
-        next_t: float | None = None
-        count = 0
-        while self._capture is not None:
-            if period:
-                # Deadlines rather than fixed sleeps keep the average rate exact; after a
-                # stall the schedule restarts from now instead of bursting to catch up.
-                now = time.monotonic()
-                next_t = now if next_t is None else max(next_t + period, now)
-                if not self.pause(next_t - now):
-                    return
-            grabbed = self._capture.read()
-            if grabbed is None:
-                if not self.is_live():
-                    self._ended(count)
-                    return
-                if not self._reconnect(count):
-                    return
-                next_t = None
-                continue
-            count += 1
-            grabbed.image.setflags(write=False)  # frames are immutable once sent
-            yield self.make_frame(grabbed.image, capture_ns=grabbed.capture_ns, meta=grabbed.meta)
-
-    def _newest_frames(self) -> Iterator[Frame]:
-        """Frames of a live source through a grab thread: each one the newest at the time."""
-        count = 0
-        while self._capture is not None:
-            # The grabber owns the capture from here on and releases it when its thread ends.
-            grabber = self._grabber = LatestGrabber(self._capture, f"{self.name}:grab").start()
-            self._capture = None
-            while not grabber.ended:
-                if self.stopping.is_set():
-                    return
-                taken = grabber.take(TAKE_WAIT_S)
-                if taken is None:
-                    continue
-                grabbed, replaced = taken
-                if replaced:
-                    self.counters["grab_dropped"] += replaced
-                count += 1
-                yield self.make_frame(grabbed.image, capture_ns=grabbed.capture_ns, meta=grabbed.meta)
-            self._grabber = None  # its thread has ended and released the dropped capture
-            if not self._reconnect(count):
-                return
-
-    def _ended(self, count: int) -> None:
-        """Log the end of a file-like source, warning when it is short of what it promised.
-
-        Raises:
-            CaptureError: When it gave no frame at all: an empty run is never a success.
-        """
-        what = self._target.describe()
-        if count == 0:
-            why = {
-                "file": ": not even its first frame decodes (a damaged or incomplete file; check with `ffprobe`)",
-                "images": ": OpenCV can read none of its images",
-            }.get(self._target.kind, "")
-            raise CaptureError(f"{what} gave no frames{why}")
-        expected = self._capture.frame_count if self._capture is not None else 0
-        # A header's count can be an estimate (duration x rate) off by a frame or so; a cut
-        # file misses far more.
-        if expected and expected - count > max(1, expected // 100):
-            self.log.warning(
-                "%s ended after %d of the %d frames its header promises: the file is cut short or damaged",
-                what,
-                count,
-                expected,
-            )
+        if self.multi:
+            self.stop_streams()
         else:
-            self.log.info("%s ended after %d frames", what, count)
+            self._reader.close()
 
-    def _reconnect(self, count: int) -> bool:
-        """Reopen a dropped live source with exponential backoff.
+    def frames(self) -> Iterator[Frame | EndOfStream]:  # type: ignore[override]
+        if self.multi:
+            yield from self.stream_frames()
+            return
+        ctx = ReadContext(pause=self.pause, stopped=self.stopping.is_set, count=self._count, log=self.log)
+        for item in self._reader.items(ctx):
+            yield self.make_frame(item.image, capture_ns=item.capture_ns, meta=item.meta)
 
-        Returns:
-            True once frames can flow again, False if the graph is stopping.
+    def _count(self, name: str, n: int = 1) -> None:
+        self.counters[name] += n
 
-        Raises:
-            CaptureError: After ``reconnect_attempts`` failed attempts (when not 0).
-        """
-        p = self.params
-        what = self._target.describe()
-        if self._capture is not None:
-            self._capture.release()
-        delay, attempt, last_error = p.reconnect_delay, 0, ""
-        self.log.warning("%s dropped after %d frames; reconnecting in %.1f s", what, count, delay)
-        while p.reconnect_attempts == 0 or attempt < p.reconnect_attempts:
-            attempt += 1
-            if not self.pause(delay):
-                return False
-            try:
-                self._capture = open_capture(self._target, self._settings())
-            except CaptureError as exc:
-                last_error = str(exc)
-                delay = min(delay * 2, p.reconnect_max_delay)
-                if p.reconnect_attempts == 0 or attempt < p.reconnect_attempts:
-                    self.log.warning("reconnect %d failed: %s; next try in %.1f s", attempt, last_error, delay)
-                continue
-            self.counters["reconnects"] += 1
-            self.log.info("%s is back after %d attempt(s)", what, attempt)
-            return True
-        self._capture = None
-        raise CaptureError(f"{what} dropped and did not come back after {attempt} reconnect attempts: {last_error}")
+
+def _mode_problem(params: Camera.Params) -> tuple[str, str] | None:
+    """Why ``source`` / ``sources`` / ``keep_open`` do not go together (None when they do)."""
+    if params.sources is not None and "source" in params.model_fields_set:
+        return ("sources", "give either source (one stream) or sources (several streams), not both")
+    if params.sources is None and params.keep_open:
+        return ("keep_open", "keep_open applies to a Camera with sources: (a list of streams)")
+    if params.sources == [] and not params.keep_open:
+        return ("sources", "is empty: list at least one source, or set keep_open: true to add streams while running")
+    return None
+
+
+def _input_problem(source: int | str) -> str | None:
+    """Why a file-like ``source`` cannot be read, found before anything runs (None: fine or live)."""
+    target = parse_source(source)
+    problem = missing_input(target)
+    if problem is None and target.kind == "file":
+        problem = unreadable_video(str(target.value))
+    return problem

@@ -7,18 +7,28 @@ benchmarked without a camera, a video or a model: every frame carries its ground
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
-from typing import Any
 
-import numpy as np
 from pydantic import Field
 
-from flowpose.frame import Frame, Instance
-from flowpose.node import NodeParams, Source
-from flowpose.synthetic import GroundTruthObject, SceneConfig
+from flowpose.frame import EndOfStream, Frame
+from flowpose.node import NodeParams
+from flowpose.nodes.stream_factory import StreamFactory
+from flowpose.nodes.stream_source import MultiStreamSource
+from flowpose.nodes.stream_synthetic import (
+    SYNTHETIC,
+    SceneSettings,
+    ground_truth_instance,
+    ground_truth_record,
+    scene_item,
+)
+from flowpose.synthetic import SceneConfig
 from flowpose.synthetic import SyntheticScene as SceneGenerator
 from flowpose.synthetic.species import SPECIES
+
+__all__ = ["SyntheticScene", "ground_truth_instance", "ground_truth_record"]
 
 Range = int | tuple[int, int]
 """A count, or an inclusive ``[min, max]`` range drawn once per scene."""
@@ -28,46 +38,13 @@ def _as_range(value: Range) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
-def ground_truth_record(obj: GroundTruthObject) -> dict[str, Any]:
-    """One figure's ground truth as plain data (lists, floats, ints) that crosses processes.
-
-    Keys: ``track_id``, ``label``, ``layout``, ``bbox`` ([x1, y1, x2, y2]), ``keypoints``
-    ([[x, y], ...] in pixels) and ``visibility`` ([v, ...]: 0 outside the image, 1 hidden,
-    2 visible).
-    """
-    return {
-        "track_id": int(obj.track_id),
-        "label": obj.label,
-        "layout": obj.layout,
-        "bbox": [float(v) for v in obj.bbox],
-        "keypoints": obj.keypoints.astype(float).tolist(),
-        "visibility": [int(v) for v in obj.visibility],
-    }
-
-
-def ground_truth_instance(obj: GroundTruthObject) -> Instance:
-    """One figure as an :class:`Instance`, as a perfect detector + pose model would report it.
-
-    Keypoint scores are 1.0 for points inside the image (visible or hidden: a pose model is
-    expected to place hidden joints too) and 0.0 for points outside it. The exact visibility
-    stays in ``meta["ground_truth"]``.
-    """
-    return Instance(
-        bbox=obj.bbox,
-        score=1.0,
-        label=obj.label,
-        track_id=obj.track_id,
-        keypoints=obj.keypoints,
-        keypoint_scores=(np.asarray(obj.visibility) > 0).astype(np.float32),
-        layout=obj.layout,
-    )
-
-
-class SyntheticScene(Source):
+class SyntheticScene(MultiStreamSource):
     """Rendered people (COCO-17) and animals (AP-10K) with exact ground truth; no camera needed.
 
     Equal seeds give identical frames. Ground truth rides in ``meta["ground_truth"]`` and,
-    with ``emit_instances``, also as instances (so a Visualizer draws skeletons).
+    with ``emit_instances``, also as instances (so a Visualizer draws skeletons). With
+    ``streams: N`` it renders N independent scenes (seeds seed, seed+1, ...), each paced on its
+    own, as streams ``NODE0``, ``NODE1``, ... interleaved fairly.
     """
 
     class Params(NodeParams):
@@ -92,6 +69,18 @@ class SyntheticScene(Source):
             False,
             description="Also put the ground truth on frame.instances (keypoint score 1.0 inside the image, "
             "0.0 outside), e.g. to draw skeletons before any model runs.",
+        )
+        streams: int = Field(
+            1,
+            ge=1,
+            le=256,
+            description="Independent scenes (streams NODE0, NODE1, ... with seeds seed, seed+1, ...), each paced "
+            "on its own and interleaved fairly; 1 = one stream named after the node.",
+        )
+        keep_open: bool = Field(
+            False,
+            description="Keep running when every stream has ended, so streams can be added while it runs "
+            "(flowpose serve); otherwise the node ends with its last stream.",
         )
 
     @classmethod
@@ -130,11 +119,31 @@ class SyntheticScene(Source):
     def is_live(self) -> bool:
         return self.params.live
 
-    def setup(self) -> None:
-        self._scene = SceneGenerator(self._config(self.params))
-        self.log.info("synthetic scene %dx%d, seed %d", self.params.width, self.params.height, self.params.seed)
+    @property
+    def multi(self) -> bool:
+        """Whether the streams are read in threads of their own (several, or open to more)."""
+        return self.params.streams > 1 or self.params.keep_open
 
-    def frames(self) -> Iterator[Frame]:
+    def setup(self) -> None:
+        p = self.params
+        if self.multi:
+            ids = [self.name] if p.streams == 1 else [f"{self.name}{i}" for i in range(p.streams)]
+            settings = SceneSettings(self._config(p), p.live, p.realtime, p.emit_instances)
+            # Each stream takes the next seed; streams added later go on from there.
+            factory = StreamFactory(scene=settings, seeds=itertools.count(p.seed))
+            self.start_streams([(i, SYNTHETIC) for i in ids], factory, p.keep_open)
+            return
+        self._scene = SceneGenerator(self._config(p))
+        self.log.info("synthetic scene %dx%d, seed %d", p.width, p.height, p.seed)
+
+    def close(self) -> None:
+        if self.multi:
+            self.stop_streams()
+
+    def frames(self) -> Iterator[Frame | EndOfStream]:  # type: ignore[override]
+        if self.multi:
+            yield from self.stream_frames()
+            return
         p = self.params
         period = 1.0 / p.fps if p.live or p.realtime else 0.0
         next_t = time.monotonic()
@@ -144,11 +153,5 @@ class SyntheticScene(Source):
                 next_t = max(next_t + period, time.monotonic())
                 if not self.pause(next_t - time.monotonic()):
                     return
-            image = scene_frame.image
-            image.setflags(write=False)  # frames are immutable once sent
-            meta = {
-                "ground_truth": [ground_truth_record(o) for o in scene_frame.objects],
-                "scene_time_s": float(scene_frame.timestamp_s),
-            }
-            instances = tuple(ground_truth_instance(o) for o in scene_frame.objects) if p.emit_instances else ()
-            yield self.make_frame(image, instances=instances, meta=meta)
+            item = scene_item(scene_frame, p.emit_instances)
+            yield self.make_frame(item.image, instances=item.instances, meta=item.meta)
