@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     loop.add_argument("--no-dynamic-crop", action="store_true", help="always run on the whole frame")
     loop.add_argument("--search-tile", type=float, default=0.0, help="search_tile of the pose estimator (px); 0 = off")
     loop.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    from flowpose.bench import streams_cli  # light: argparse set-up only
+
+    streams_cli.add_parser(bench_sub)
     from flowpose.cli import eval_commands  # light: argparse set-up only
 
     eval_commands.add_parsers(bench_sub)  # bench smoothing
@@ -175,6 +178,10 @@ def _main(argv: Sequence[str] | None) -> int:
         from flowpose.bench import closedloop
 
         return closedloop.main(args)
+    if args.command == "bench" and args.bench == "streams":
+        from flowpose.bench import streams
+
+        return streams.main(args)
     if args.command == "bench" and args.bench == "pose":
         from flowpose.bench import pose
 
