@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     from flowpose.cli import keys_commands  # light: argparse set-up only
 
     keys_commands.add_parsers(sub)
+    from flowpose.cli import serve_commands, streams_commands  # light: argparse set-up only
+
+    serve_commands.add_parsers(sub, _add_graph_args)
+    streams_commands.add_parsers(sub)
     from flowpose.cli import data_commands  # light: argparse set-up only
 
     data_commands.add_parsers(sub)
@@ -190,6 +194,14 @@ def _main(argv: Sequence[str] | None) -> int:
         from flowpose.bench import runtime
 
         return runtime.main(args)
+    if args.command == "serve":
+        from flowpose.cli import serve_commands
+
+        return serve_commands.dispatch(args)
+    if args.command == "streams":
+        from flowpose.cli import streams_commands
+
+        return streams_commands.dispatch(args)
     if args.command == "keys":
         from flowpose.cli import keys_commands
 
