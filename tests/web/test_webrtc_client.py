@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import threading
 import time
 import urllib.request
@@ -191,6 +192,24 @@ def test_viewers_pick_a_stream_and_are_let_go_when_they_leave(node: WebRTCView) 
     assert np.abs(green[BLOCK + 10 :].mean(axis=(0, 1)) - (0, 255, 0)).max() < 20
     assert default.shape == green.shape == (240, 640, 3)
     assert wait_viewers(base, 0) == 0  # both closed their connections: nobody is left
+    node.end_stream("red")  # that camera is gone for good; the other goes on
+    with urllib.request.urlopen(f"{base}/streams.json", timeout=10) as resp:
+        assert json.load(resp)["streams"] == ["green"]
+
+
+def test_bind_address_and_a_taken_port() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        node = WebRTCView("view", {"port": port, "banner": False})
+        node.setup()  # the port is taken: any free one instead, as the log says
+        try:
+            assert node.server.port not in (port, 0)
+            assert node.server.httpd.server_address[0] == "127.0.0.1"
+            assert node.url == f"http://127.0.0.1:{node.server.port}/"
+        finally:
+            node.close()
 
 
 def test_track_sends_the_newest_frame_never_a_queue() -> None:
