@@ -23,8 +23,9 @@ from flowpose.detection import (
     check_config,
     open_detector,
 )
+from flowpose.detection.interval import Plan
 from flowpose.frame import Frame
-from flowpose.node import Node, NodeParams
+from flowpose.node import BatchLimits, Node, NodeParams
 
 
 class Detector(Node):
@@ -71,6 +72,19 @@ class Detector(Node):
         box_margin: float = Field(
             1.25, ge=1, description="Interval mode: the keypoints' bounds are enlarged by this factor."
         )
+        max_batch: int = Field(
+            8,
+            ge=1,
+            description="Frames of several streams (cameras) detected in one session.run, at most; 1: one "
+            "frame at a time. Models exported with a batch of 1 run the frames one by one.",
+        )
+        max_wait_ms: float = Field(
+            5.0,
+            ge=0,
+            le=1000,
+            description="How long a batch waits for frames of other streams after its first frame; it stops "
+            "waiting once it holds a frame of every stream seen lately (one stream never waits).",
+        )
 
     @classmethod
     def check(cls, params: NodeParams) -> list[tuple[str, str]]:
@@ -108,29 +122,48 @@ class Detector(Node):
         self._planners.clear()
         self.log.info("detector %s ready; classes kept: %s", p.model, p.classes or "all")
 
+    def batch_limits(self) -> BatchLimits | None:
+        p = self.params
+        return BatchLimits(p.max_batch, p.max_wait_ms / 1e3) if p.max_batch > 1 else None
+
     def process(self, frame: Frame) -> Frame:
+        return self.process_batch([frame])[0]
+
+    def process_batch(self, frames: list[Frame]) -> list[Frame]:
+        """Plan each frame (detect or follow), detect in all that need it at once, finish each."""
         assert self._detector is not None, "setup() was not called"
         start = time.perf_counter()
+        plans = [self._plan(frame) for frame in frames]
+        wanted = [i for i, plan in enumerate(plans) if plan.detect]
+        found = self._detector.detect_many([frames[i].image for i in wanted]) if wanted else []
+        detected = dict(zip(wanted, found, strict=True))
+        # Each frame is stamped with the batch's time: it waited for all of it.
+        ms = round((time.perf_counter() - start) * 1e3, 3)
+        out = []
+        for i, (frame, plan) in enumerate(zip(frames, plans, strict=True)):
+            if plan.detect:
+                instances = detected[i].to_instances(self._detector.classes)
+                self.counters["detections_run"] += 1
+            else:
+                instances = plan.instances
+                self.counters["frames_followed"] += 1
+            self._planners[frame.source].record(frame.frame_id, instances, detected=plan.detect)
+            info = {"node": self.name, "ran": plan.detect, "reason": plan.reason, "ms": ms, "count": len(instances)}
+            if len(frames) > 1:
+                info["batch"] = len(frames)
+            out.append(frame.replace(instances=tuple(instances), meta={**frame.meta, "detector": info}))
+        return out
+
+    def _plan(self, frame: Frame) -> Plan:
+        """Whether to detect in ``frame`` or follow its stream's fed-back keypoints."""
         planner = self._planners.get(frame.source)
         if planner is None:
             planner = self._planners[frame.source] = IntervalPlanner(self._interval)
         feedback = [] if self.params.interval == 1 else self._feedback_of(frame.source)
-        plan = planner.plan(frame.frame_id, (frame.width, frame.height), feedback)
-        if plan.detect:
-            instances = self._detector.detect(frame.image).to_instances(self._detector.classes)
-            self.counters["detections_run"] += 1
-        else:
-            instances = plan.instances
-            self.counters["frames_followed"] += 1
-        planner.record(frame.frame_id, instances, detected=plan.detect)
-        info = {
-            "node": self.name,
-            "ran": plan.detect,
-            "reason": plan.reason,
-            "ms": round((time.perf_counter() - start) * 1e3, 3),
-            "count": len(instances),
-        }
-        return frame.replace(instances=tuple(instances), meta={**frame.meta, "detector": info})
+        return planner.plan(frame.frame_id, (frame.width, frame.height), feedback)
+
+    def end_stream(self, stream: str) -> None:
+        self._planners.pop(stream, None)
 
     def _feedback_of(self, source: str) -> list[Frame]:
         """The fed-back frames of ``source`` (several pose outputs may feed back; the planner merges them)."""

@@ -20,7 +20,7 @@ from pydantic import Field, model_validator
 
 from flowpose.frame import Frame, Instance
 from flowpose.models import PRESETS
-from flowpose.node import Node, NodeParams
+from flowpose.node import BatchLimits, Node, NodeParams
 from flowpose.pose import PoseTimings, TopdownModel, open_pose_model
 from flowpose.pose.region import DynamicCrop, clip_box, keypoint_box, tile_grid
 from flowpose.zoo import ModelNotFoundError
@@ -71,6 +71,19 @@ class TopdownPoseEstimator(Node):
         crop_min_keypoints: int = Field(
             1, ge=1, description="Fewer keypoints found than this drops the crop (back to the whole frame/roi)."
         )
+        max_batch: int = Field(
+            8,
+            ge=1,
+            description="Frames (of several streams) whose crops run in one session.run, at most; 1: one frame "
+            "at a time.",
+        )
+        max_wait_ms: float = Field(
+            5.0,
+            ge=0,
+            le=1000,
+            description="How long a batch waits for frames of other streams after its first; it stops once it "
+            "holds a frame of every stream seen lately (one stream never waits).",
+        )
         search_tile: float = Field(
             0.0,
             ge=0,
@@ -110,7 +123,7 @@ class TopdownPoseEstimator(Node):
         self._labels = frozenset(p.labels or spec.card.labels)
         # Without a detector the node makes the instance: it takes the first label listed.
         self._label = (p.labels or spec.card.labels)[0]
-        self._crop: DynamicCrop | None = None
+        self._crops: dict[str, DynamicCrop] = {}  # per stream: each camera follows its own animal
         self._layout_name = spec.card.keypoint_layout or spec.layout.name
         self._timings: collections.deque[PoseTimings] = collections.deque(maxlen=TIMING_WINDOW)
         self.last_timings: PoseTimings | None = None
@@ -141,21 +154,36 @@ class TopdownPoseEstimator(Node):
             picked = sorted(best)
         return picked
 
+    def batch_limits(self) -> BatchLimits | None:
+        p = self.params
+        return BatchLimits(p.max_batch, p.max_wait_ms / 1e3) if p.max_batch > 1 else None
+
     def process(self, frame: Frame) -> Frame:
+        return self.process_batch([frame])[0]
+
+    def process_batch(self, frames: list[Frame]) -> list[Frame]:
+        """The crops of every frame (of any stream) in one batch; region mode runs frame by frame."""
         if self.params.box != "detections":
-            return self._process_region(frame)
-        served = self._served(frame.instances)
-        if not served:
-            return frame
-        boxes = np.stack([frame.instances[i].bbox for i in served])
-        result = self._model(frame.image, boxes, self.params.bbox_padding, self.params.flip_test)
-        instances = list(frame.instances)
-        for row, i in enumerate(served):
-            instances[i] = instances[i].replace(
-                keypoints=result.keypoints[row], keypoint_scores=result.scores[row], layout=self._layout_name
-            )
-        self._record(result.timings, len(served))
-        return frame.with_instances(instances)
+            return [self._process_region(frame) for frame in frames]
+        served = [self._served(frame.instances) for frame in frames]
+        busy = [i for i, picked in enumerate(served) if picked]
+        if not busy:
+            return list(frames)
+        parts = [(frames[i].image, np.stack([frames[i].instances[j].bbox for j in served[i]])) for i in busy]
+        results = self._model.run_many(parts, self.params.bbox_padding, self.params.flip_test)
+        out = list(frames)
+        for i, result in zip(busy, results, strict=True):
+            instances = list(frames[i].instances)
+            for row, j in enumerate(served[i]):
+                instances[j] = instances[j].replace(
+                    keypoints=result.keypoints[row], keypoint_scores=result.scores[row], layout=self._layout_name
+                )
+            out[i] = frames[i].with_instances(instances)
+        self._record(results[0].timings, sum(len(served[i]) for i in busy))
+        return out
+
+    def end_stream(self, stream: str) -> None:
+        self._crops.pop(stream, None)
 
     def _base_box(self, frame: Frame) -> np.ndarray:
         """The whole frame, or the ROI clipped to it."""
@@ -166,11 +194,15 @@ class TopdownPoseEstimator(Node):
         """No detector: one run on the whole frame / ROI / dynamic crop, one new instance."""
         p = self.params
         base = self._base_box(frame)
+        crop = None
         if p.dynamic_crop:
-            if self._crop is None:
-                self._crop = DynamicCrop(base, p.crop_margin, p.crop_threshold, p.crop_min_keypoints)
-            self._crop.base = base  # the frame size may change (a new camera mode)
-            region, mode = self._crop.box(), "crop" if self._crop.following else p.box
+            crop = self._crops.get(frame.source)
+            if crop is None:
+                crop = self._crops[frame.source] = DynamicCrop(
+                    base, p.crop_margin, p.crop_threshold, p.crop_min_keypoints
+                )
+            crop.base = base  # the frame size may change (a new camera mode)
+            region, mode = crop.box(), "crop" if crop.following else p.box
         else:
             region, mode = base, p.box
         boxes = region[None]
@@ -181,7 +213,7 @@ class TopdownPoseEstimator(Node):
         best = int(np.argmax(result.scores.mean(axis=1))) if len(boxes) > 1 else 0
         keypoints, scores, region = result.keypoints[best], result.scores[best], boxes[best]
         self.counters[{"crop": "cropped", "search": "searches"}.get(mode, "whole")] += 1
-        if self._crop is not None and self._crop.update(keypoints, scores) == "lost" and mode == "crop":
+        if crop is not None and crop.update(keypoints, scores) == "lost" and mode == "crop":
             self.counters["crop_lost"] += 1
         bbox = keypoint_box(keypoints, scores, p.crop_threshold, p.crop_margin, base, p.crop_min_keypoints)
         instance = Instance(

@@ -34,6 +34,10 @@ class DetectorBackend(Protocol):
         """Filtered detections in image pixels, best score first."""
         ...
 
+    def detect_many(self, images: list[np.ndarray]) -> list[Detections]:
+        """:meth:`detect` for several images (one batched inference where the model allows)."""
+        ...
+
     def close(self) -> None:
         """Release resources."""
         ...

@@ -89,5 +89,9 @@ class HogDetector:
         dets = Detections(boxes, scores, np.zeros(len(boxes), np.int64))
         return postprocess(dets, self.settings)
 
+    def detect_many(self, images: list[np.ndarray]) -> list[Detections]:
+        """:meth:`detect` per image (HOG has no batch)."""
+        return [self.detect(image) for image in images]
+
     def close(self) -> None:
         """Nothing to release."""

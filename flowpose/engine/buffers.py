@@ -6,8 +6,10 @@ whichever input gets a message. Nothing polls: writers notify, readers wait.
 
 Policies (per buffer, applied to each reader's queue):
 
-* ``latest`` — keep the newest ``size`` messages; a put onto a full queue drops the oldest
-  and counts it. Used behind live sources so a slow node never builds up latency.
+* ``latest`` — keep the newest ``size`` messages *of each stream* (``Frame.source``); a put
+  of a stream that already holds ``size`` drops that stream's oldest and counts it. Used
+  behind live sources so a slow node never builds up latency; per stream, so eight cameras
+  behind one ``size: 1`` buffer wait as eight newest frames, not one.
 * ``lossless`` — a put onto a full queue waits until the reader takes one. Used behind
   files and recordings so nothing is lost.
 """
@@ -16,13 +18,57 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from flowpose.frame import EndOfStream, Frame, Message
 
+T = TypeVar("T")
+
 LATEST = "latest"
 LOSSLESS = "lossless"
+
+
+class TimedOut:
+    """The type of :data:`TIMED_OUT`."""
+
+    def __repr__(self) -> str:
+        return "TIMED_OUT"
+
+
+#: What :meth:`Inbox.get` returns when its ``timeout`` passed with nothing to take.
+TIMED_OUT = TimedOut()
+
+
+def stale_index(
+    queue: Sequence[T], msg: Message, size: int, message_of: Callable[[T], Message] | None = None
+) -> int | None:
+    """Where the frame to drop is, when ``msg`` is put on a full ``latest`` queue, or None.
+
+    ``latest`` keeps the newest ``size`` frames of each stream: a frame pushes out the oldest
+    queued frame of its own stream once that stream holds ``size`` (never another stream's,
+    so a busy camera cannot starve a quiet one). End-of-stream markers take no room and are
+    never dropped: nothing of their stream follows them.
+
+    Args:
+        queue: The queued items, oldest first.
+        msg: The message being put.
+        size: Frames of one stream the queue may hold.
+        message_of: Gets the message out of a queued item (default: the item is the message).
+    """
+    if not isinstance(msg, Frame):
+        return None
+    stream, count, oldest = msg.source, 0, None
+    for i, item in enumerate(queue):
+        queued = item if message_of is None else message_of(item)
+        if isinstance(queued, Frame) and queued.source == stream:
+            count += 1
+            if oldest is None:
+                oldest = i
+    return oldest if count >= size else None
 
 
 @dataclass(frozen=True)
@@ -44,6 +90,10 @@ class QueueSpec:
             raise ValueError(f"buffer {self.buffer!r}: policy must be 'latest' or 'lossless', got {self.policy!r}")
         if self.size < 1:
             raise ValueError(f"buffer {self.buffer!r}: size must be >= 1, got {self.size}")
+
+
+def _message(item: tuple[int, Message]) -> Message:
+    return item[1]
 
 
 class Inbox:
@@ -90,10 +140,8 @@ class Inbox:
                     self._waiting_writers += 1
                     self._cond.wait()
                     self._waiting_writers -= 1
-            elif len(queue) >= size and not isinstance(msg, EndOfStream):
-                # The oldest is never an EndOfStream (nothing follows one), and an
-                # EndOfStream itself takes no room: it must not push out the last frame.
-                queue.popleft()
+            elif (stale := stale_index(queue, msg, size, _message)) is not None:
+                del queue[stale]
                 self.drops[index] += 1
             if self._closed:
                 return False
@@ -119,12 +167,16 @@ class Inbox:
         """The newest frame of each feedback buffer that has delivered one, by buffer name."""
         return {name: f for name, f in zip(self.feedback_names, self._feedback, strict=True) if f is not None}
 
-    def get(self) -> tuple[int, Message] | None:
+    def get(self, timeout: float | None = None) -> tuple[int, Message] | TimedOut | None:
         """Take the oldest queued message over all inputs, waiting for one if needed.
 
+        Args:
+            timeout: Seconds to wait at most; None waits until a message comes or the inbox closes.
+
         Returns:
-            ``(input_index, message)``, or None once the inbox is closed.
+            ``(input_index, message)``, None once the inbox is closed, or :data:`TIMED_OUT`.
         """
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:
                 if self._closed:
@@ -139,7 +191,13 @@ class Inbox:
                     if self._waiting_writers:
                         self._cond.notify_all()
                     return best, msg
-                self._cond.wait()
+                if deadline is None:
+                    self._cond.wait()
+                else:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return TIMED_OUT
+                    self._cond.wait(left)
 
     def close(self) -> None:
         """Wake everyone: readers get None, blocked writers return. Idempotent."""

@@ -8,6 +8,8 @@ The buffers grow to the largest batch seen and are reused for every later frame.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -72,26 +74,44 @@ class CropBatch:
         Raises:
             ValueError: On an image that is not H x W x 3 uint8, or matrices not (N, 2, 3).
         """
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"image must be H x W x 3 uint8 (BGR), got {image.shape} {image.dtype}")
-        matrices = np.asarray(matrices, dtype=np.float64)
-        if matrices.ndim != 3 or matrices.shape[1:] != (2, 3):
-            raise ValueError(f"matrices must have shape (N, 2, 3), got {matrices.shape}")
-        n = len(matrices)
+        return self.fill_many([(image, matrices)], flip)
+
+    def fill_many(self, parts: Sequence[tuple[np.ndarray, np.ndarray]], flip: bool = False) -> np.ndarray:
+        """:meth:`fill` for the crops of several frames (of several streams) into one batch.
+
+        Args:
+            parts: ``(image, matrices)`` per frame; the crops follow in that order.
+            flip: Append the mirrored crops of all of them after all the crops.
+
+        Returns:
+            The model input, as :meth:`fill`'s.
+        """
+        checked = []
+        for image, matrices in parts:
+            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+                raise ValueError(f"image must be H x W x 3 uint8 (BGR), got {image.shape} {image.dtype}")
+            matrices = np.asarray(matrices, dtype=np.float64)
+            if matrices.ndim != 3 or matrices.shape[1:] != (2, 3):
+                raise ValueError(f"matrices must have shape (N, 2, 3), got {matrices.shape}")
+            checked.append((image, matrices))
+        n = sum(len(matrices) for _, matrices in checked)
         total = 2 * n if flip else n
         self._reserve(total)
         crops = self._crops
-        for i, matrix in enumerate(matrices):
-            # dst is a contiguous slot of the batch buffer: OpenCV writes in place, no copy.
-            cv2.warpAffine(
-                image,
-                matrix,
-                (self.width, self.height),
-                dst=crops[i],
-                flags=cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_CONSTANT,
-                borderValue=self._border,
-            )
+        slot = 0
+        for image, matrices in checked:
+            for matrix in matrices:
+                # dst is a contiguous slot of the batch buffer: OpenCV writes in place, no copy.
+                cv2.warpAffine(
+                    image,
+                    matrix,
+                    (self.width, self.height),
+                    dst=crops[slot],
+                    flags=cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_CONSTANT,
+                    borderValue=self._border,
+                )
+                slot += 1
         if flip:
             crops[n:total] = crops[:n, :, ::-1]  # mirror in uint8: a quarter of the bytes of float
         return self._normalise(total)

@@ -105,16 +105,32 @@ class TopdownModel:
         Raises:
             ValueError: On a bad image or boxes, or outputs the codec cannot decode.
         """
+        return self.run_many([(image, boxes)], padding, flip)[0]
+
+    def run_many(
+        self, parts: Sequence[tuple[np.ndarray, np.ndarray]], padding: float = 1.25, flip: bool = False
+    ) -> list[PoseResult]:
+        """Estimate the keypoints of the boxes of several frames in one batch (one ``session.run``).
+
+        Args:
+            parts: ``(image, boxes)`` per frame, as :meth:`__call__` takes them.
+            padding: Box padding before the crop is widened to the model's aspect ratio.
+            flip: Flip test.
+
+        Returns:
+            One result per frame, in order; each carries the whole batch's timings.
+        """
         t0 = time.perf_counter()
-        boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
-        n, k = len(boxes), self.num_keypoints
-        if n == 0:
-            empty = np.zeros((0, k, 2), np.float32), np.zeros((0, k), np.float32)
-            return PoseResult(*empty, PoseTimings())
+        k = self.num_keypoints
         size = self.spec.card.input_size
-        center, scale = topdown_center_scale(boxes, size, padding)
-        matrices = get_warp_matrix(center, scale, 0.0, size)
-        batch = self._crops.fill(image, matrices, flip=flip)
+        all_boxes = [np.asarray(boxes, dtype=np.float32).reshape(-1, 4) for _, boxes in parts]
+        counts = [len(b) for b in all_boxes]
+        n = sum(counts)
+        if n == 0:
+            empty = PoseResult(np.zeros((0, k, 2), np.float32), np.zeros((0, k), np.float32), PoseTimings())
+            return [empty] * len(parts)
+        matrices = [get_warp_matrix(*topdown_center_scale(b, size, padding), 0.0, size) for b in all_boxes]
+        batch = self._crops.fill_many([(image, m) for (image, _), m in zip(parts, matrices, strict=True)], flip)
         t1 = time.perf_counter()
         outputs, runs = self._infer(batch)
         t2 = time.perf_counter()
@@ -125,10 +141,15 @@ class TopdownModel:
             crop_kpts, scores = self.spec.codec.decode(*outputs)
         except ValueError as exc:
             raise ValueError(f"{self.spec.path.name}: cannot decode the model outputs: {exc}") from None
-        keypoints = transform_points(crop_kpts, invert_affine(matrices))
+        keypoints = transform_points(crop_kpts, invert_affine(np.concatenate(matrices)))
+        scores = scores.astype(np.float32, copy=False)
         t3 = time.perf_counter()
         timings = PoseTimings((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3, runs)
-        return PoseResult(keypoints, scores.astype(np.float32, copy=False), timings)
+        results, start = [], 0
+        for count in counts:
+            results.append(PoseResult(keypoints[start : start + count], scores[start : start + count], timings))
+            start += count
+        return results
 
     def _infer(self, batch: np.ndarray) -> tuple[list[np.ndarray], int]:
         """Run the batch in one call, or in chunks when the model's batch axis is fixed."""

@@ -33,7 +33,7 @@ from collections.abc import Callable
 
 import zmq
 
-from flowpose.engine.buffers import LOSSLESS, Buffer, QueueSpec
+from flowpose.engine.buffers import LOSSLESS, Buffer, QueueSpec, stale_index
 from flowpose.frame import EndOfStream, Frame, Message
 from flowpose.hosts.security import Curve
 from flowpose.runners.protocol import (
@@ -153,8 +153,8 @@ class LinkSender:
                 self._cond.wait()
             if self._closed:
                 return False
-        elif len(pending) >= self.spec.size:
-            pending.popleft()  # never an EndOfStream: nothing follows one
+        elif (stale := stale_index(pending, msg, self.spec.size)) is not None:
+            del pending[stale]  # the oldest frame of msg's stream (latest is per stream)
             self._queue_drops += 1
         pending.append(msg)
         return True

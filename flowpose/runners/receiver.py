@@ -23,8 +23,8 @@ from collections.abc import Callable
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from flowpose.engine.buffers import LATEST, Inbox, QueueSpec
-from flowpose.frame import EndOfStream, Frame, Message
+from flowpose.engine.buffers import LATEST, TIMED_OUT, Inbox, QueueSpec, TimedOut, stale_index
+from flowpose.frame import Frame, Message
 from flowpose.hosts.security import HANDSHAKE_FAILED, Curve, describe_handshake_failure
 from flowpose.runners.protocol import (
     ACK,
@@ -221,16 +221,23 @@ class LinkInbox(Inbox):
         self._poller.register(self._close_pipe, zmq.POLLIN)
         self.owner: threading.Thread | None = None  # the thread that read the socket last
 
-    def get(self) -> tuple[int, Message] | None:
-        """The next message of the link, waiting for one; None once closed."""
+    def get(self, timeout: float | None = None) -> tuple[int, Message] | TimedOut | None:
+        """The next message of the link, waiting at most ``timeout`` s (then :data:`TIMED_OUT`); None once closed."""
         self.owner = threading.current_thread()
+        deadline = None if timeout is None else time.monotonic() + timeout
         while not self._close_pipe.is_set:
             # Under `latest`, what waits in the socket first pushes out what is stale here.
             if (self._latest or not self._local) and self._take():
                 continue
             if self._local:
                 return 0, self._local.popleft()
-            events = dict(self._poller.poll())
+            if deadline is None:
+                events = dict(self._poller.poll())
+            else:
+                left_ms = (deadline - time.monotonic()) * 1e3
+                if left_ms <= 0:
+                    return TIMED_OUT
+                events = dict(self._poller.poll(max(1, int(left_ms))))
             if self.reader.monitor in events:
                 self.reader.on_monitor()
         return None
@@ -245,8 +252,8 @@ class LinkInbox(Inbox):
                 continue
             took = True
             self.received[0] += 1
-            if self._latest and len(self._local) >= self.specs[0].size and not isinstance(msg, EndOfStream):
-                self._local.popleft()
+            if self._latest and (stale := stale_index(self._local, msg, self.specs[0].size)) is not None:
+                del self._local[stale]  # the oldest frame of msg's stream (latest is per stream)
                 self.drops[0] += 1
             self._local.append(msg)
             if not self._latest:

@@ -133,6 +133,8 @@ class SlotReader:
         watching, on_release, key = self._watching, self.on_release, id(root)
 
         def released(ref: weakref.ref[np.ndarray], seq: int = seq) -> None:
+            if VIEWS is None:  # interpreter shutdown: module globals are gone, nobody to tell
+                return
             watching.pop(id(ref), None)
             VIEWS.pop(key, None)  # before the root's memory (and id) can be reused
             on_release(seq)

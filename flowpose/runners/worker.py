@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -19,7 +20,8 @@ from flowpose.engine.join import FrameJoiner
 from flowpose.engine.stats import NodeStats
 from flowpose.engine.trace import TraceRecorder
 from flowpose.frame import EndOfStream, Frame, Hop
-from flowpose.node import Node, NodeParams, Source, StopGraph
+from flowpose.node import BatchLimits, Node, NodeParams, Source, StopGraph
+from flowpose.runners.batching import BatchGatherer
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +190,9 @@ class Worker:
     def _run_source(self, node: Source) -> None:
         record, stop = self.stats.record, self.stop
         for frame in node.frames():
+            if isinstance(frame, EndOfStream):  # one stream of a multi-stream source ended
+                self._pass_stream_end(frame.stream)
+                continue
             t_out = time.time_ns()
             self._emit(frame, frame.capture_ns, t_out, frame)
             record(t_out - frame.capture_ns)
@@ -196,23 +201,66 @@ class Worker:
 
     def _run_single(self, node: Node) -> None:
         assert self.inbox is not None
+        limits = node.batch_limits()
+        if limits is not None and limits.max_batch > 1:
+            self._run_batched(node, limits)
+            return
         get, process = self.inbox.get, node.process
         while (item := get()) is not None:
             msg = item[1]
             if isinstance(msg, EndOfStream):
-                return
+                if msg.stream is None:
+                    return
+                self._end_one_stream(node, msg.stream)
+                continue
             t_in = time.time_ns()
             self._handle(process, (msg,), t_in)
+
+    def _run_batched(self, node: Node, limits: BatchLimits) -> None:
+        """Gather frames of any streams into batches; one ``process_batch`` call each."""
+        assert self.inbox is not None
+        gatherer = BatchGatherer(self.inbox, limits)
+        while (batch := gatherer.next()) is not None:
+            if batch.frames:
+                self._handle_batch(node, batch.frames, batch.t_in)
+            if batch.end is not None:
+                if batch.end.stream is None:
+                    return
+                self._end_one_stream(node, batch.end.stream)
 
     def _run_joined(self, node: Node) -> None:
         assert self.inbox is not None
         joiner = FrameJoiner(len(self.inbox.specs))
+        # A stream's end is passed on once every input has carried it: frames of that stream
+        # may still wait on the inputs that have not.
+        stream_ends: Counter[str] = Counter()
         while (item := self.inbox.get()) is not None:
-            result = joiner.push(*item)
+            index, msg = item
+            if isinstance(msg, EndOfStream) and msg.stream is not None:
+                stream_ends[msg.stream] += 1
+                if stream_ends[msg.stream] == len(self.inbox.specs):
+                    del stream_ends[msg.stream]
+                    self._end_one_stream(node, msg.stream)
+                continue
+            result = joiner.push(index, msg)
             for frames in result.ready:
                 self._handle(node.process, frames, time.time_ns())
             if result.ended:
                 return
+
+    def _end_one_stream(self, node: Node, stream: str) -> None:
+        """Tell the node that ``stream`` ended, then pass the end on downstream."""
+        try:
+            node.end_stream(stream)
+        except Exception:
+            # The other streams go on: a failure tidying one stream's state must not end them.
+            log.exception("node %r raised in end_stream(%r)", self.name, stream)
+        self._pass_stream_end(stream)
+
+    def _pass_stream_end(self, stream: str | None) -> None:
+        eos = EndOfStream(self.name, stream)
+        for buffer in self.outputs:
+            buffer.write(eos)
 
     def _handle(self, process: Callable[..., object], frames: tuple[Frame, ...], t_in: int) -> None:
         start = time.perf_counter_ns()
@@ -224,6 +272,23 @@ class Worker:
         if result is not None:
             self._emit(result, t_in, t_out, frames[0])
         self.stats.record(proc_ns, None if self.outputs else t_out - frames[0].capture_ns)
+
+    def _handle_batch(self, node: Node, frames: list[Frame], t_in: list[int]) -> None:
+        start = time.perf_counter_ns()
+        self.busy = ("process", start)
+        results = node.process_batch(frames)
+        self.busy = None
+        proc_ns = time.perf_counter_ns() - start
+        if len(results) != len(frames):
+            raise ValueError(f"process_batch() returned {len(results)} results for {len(frames)} frames")
+        t_out = time.time_ns()
+        self.stats.counters["batches"] += 1
+        self.stats.counters["batched_frames"] += len(frames)
+        share = proc_ns // len(frames)  # each frame's part of the batch's time
+        for frame, result, t in zip(frames, results, t_in, strict=True):
+            if result is not None:
+                self._emit(result, t, t_out, frame)
+            self.stats.record(share, None if self.outputs else t_out - frame.capture_ns)
 
     def _emit(self, result: object, t_in: int, t_out: int, first: Frame) -> None:
         hop = Hop(self.name, t_in, t_out)

@@ -82,7 +82,10 @@ def encode(msg: Message, *, include_image: bool = True) -> list[bytes | memoryvi
     """
     if isinstance(msg, EndOfStream):
         expect(msg.source, str, "EndOfStream.source")
-        return [_pack({"v": FORMAT_VERSION, "kind": "eos", "source": msg.source})]
+        header: dict[str, Any] = {"v": FORMAT_VERSION, "kind": "eos", "source": msg.source}
+        if msg.stream is not None:
+            header["stream"] = expect(msg.stream, str, "EndOfStream.stream")
+        return [_pack(header)]
     if not isinstance(msg, Frame):
         raise WireError("schema", f"can only encode Frame or EndOfStream, not {type(msg).__name__}")
     image = msg.image
@@ -153,7 +156,11 @@ def decode(parts: Sequence[Any], *, max_header_bytes: int = DEFAULT_MAX_HEADER_B
     if kind == "eos":
         if len(views) != 1:
             raise WireError("parts", f"an end-of-stream message has 1 part, got {len(views)}")
-        return EndOfStream(source=expect(header.get("source"), str, "source"))
+        stream = header.get("stream")
+        return EndOfStream(
+            source=expect(header.get("source"), str, "source"),
+            stream=None if stream is None else expect(stream, str, "stream"),
+        )
     if kind != "frame":
         raise WireError("schema", f"kind must be 'frame' or 'eos', got {kind!r}")
     image = _image_from_wire(header.get("image"), views[1:])
