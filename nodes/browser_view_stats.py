@@ -57,6 +57,11 @@ class TraceStats:
                 node.b.append(max(hop.t_in - previous_out, 0))
                 previous_out = hop.t_out
 
+    def remove(self, source: str) -> None:
+        """Forget a stream that ended: its row leaves the table (the per-node figures stay)."""
+        with self._lock:
+            self._sources.pop(source, None)
+
     def table(self) -> dict[str, list[dict[str, object]]]:
         """The figures as JSON-ready rows: ``{"sources": [...], "nodes": [...]}``, times in ms."""
         with self._lock:

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import cv2
 import numpy as np
@@ -32,7 +32,10 @@ class _Latest:
 
 
 class LatestFrames:
-    """The newest image of each source, JPEG-encoded on first demand; thread-safe.
+    """The newest image of each stream (source), JPEG-encoded on first demand; thread-safe.
+
+    Versions count over all streams together, so a stream that ends and comes back under the
+    same id goes on with higher versions, and a viewer waiting on it just sees newer frames.
 
     Args:
         quality: JPEG quality 1-100.
@@ -42,16 +45,36 @@ class LatestFrames:
         self.quality = quality
         self._cond = threading.Condition(threading.Lock())
         self._latest: dict[str, _Latest] = {}
+        self._removed: dict[str, int] = {}  # stream -> the version count when it was removed
+        self._version = 0
         self._closed = False
 
     def put(self, source: str, image: np.ndarray) -> None:
         """Make ``image`` the newest of ``source`` (cheap: keeps a reference; frames are immutable)."""
         with self._cond:
-            old = self._latest.get(source)
-            self._latest[source] = _Latest(old.version + 1 if old else 1, image)
+            self._version += 1
+            self._latest[source] = _Latest(self._version, image)
+            self._removed.pop(source, None)
             self._cond.notify_all()
 
+    def remove(self, source: str) -> bool:
+        """Forget stream ``source`` (it ended): its viewers' streams end. False if it had no frame."""
+        with self._cond:
+            found = self._latest.pop(source, None) is not None
+            self._removed[source] = self._version
+            self._cond.notify_all()
+            return found
+
+    def ended(self, source: str, seen: int = 0) -> bool:
+        """Whether ``source`` was removed after a viewer saw version ``seen`` of the frames."""
+        with self._cond:
+            return self._ended(source, seen)
+
+    def _ended(self, source: str, seen: int) -> bool:
+        return bool(source) and source in self._removed and self._removed[source] >= seen
+
     def sources(self) -> list[str]:
+        """The streams that have a frame now, by name."""
         with self._cond:
             return sorted(self._latest)
 
@@ -65,20 +88,25 @@ class LatestFrames:
         """The newest JPEG of ``source`` with a version above ``newer_than``, waiting up to ``timeout``.
 
         Args:
-            source: A source name; "" means the first source (by name) that has a frame.
+            source: A stream name; "" means the first stream (by name) that has a frame.
 
         Returns:
-            ``(version, jpeg)``, or None on timeout or once closed.
+            ``(version, jpeg)``, or None on timeout, once closed, or when the stream was removed
+            (see :meth:`ended`).
         """
 
         def entry() -> _Latest | None:
             name = source or min(self._latest, default="")
             return self._latest.get(name)
 
+        def ready() -> bool:
+            if self._closed or self._ended(source, newer_than):
+                return True
+            found = entry()
+            return found is not None and found.version > newer_than
+
         with self._cond:
-            self._cond.wait_for(
-                lambda: self._closed or ((e := entry()) is not None and e.version > newer_than), timeout
-            )
+            self._cond.wait_for(ready, timeout)
             found = entry()
             if self._closed or found is None or found.version <= newer_than:
                 return None
@@ -97,6 +125,11 @@ class LatestFrames:
 Route = Callable[[dict[str, list[str]]], tuple[int, str, bytes]]
 
 
+def stream_param(query: dict[str, list[str]]) -> str:
+    """The stream a request names: ``?stream=ID``, or ``?source=ID`` (the older spelling); "" for none."""
+    return (query.get("stream") or query.get("source") or [""])[0]
+
+
 class ViewServer:
     """Serves ``routes`` (path -> handler returning status, content type, body) and MJPEG streams.
 
@@ -104,7 +137,10 @@ class ViewServer:
         host: Bind address.
         port: TCP port, 0 for any free one.
         frames: Where streams take their frames.
-        routes: Plain responses by path; ``/stream.mjpg?source=NAME`` streams.
+        routes: Plain responses by path. A path ending in ``/`` is a prefix: it answers every
+            path below it, and the rest of the path (URL-decoded) is in the query as ``path``,
+            the relative way back to ``/`` as ``root`` (``../``).
+            ``/stream.mjpg?stream=NAME`` streams (``source=NAME`` is the older spelling).
     """
 
     def __init__(self, host: str, port: int, frames: LatestFrames, routes: dict[str, Route]) -> None:
@@ -138,11 +174,23 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/stream.mjpg":
             self._stream(query)
             return
-        route = self.view.routes.get(url.path)
+        route = self._prefix_route(url.path, query) or self.view.routes.get(url.path)
         if route is None:
             self._send(404, "text/plain; charset=utf-8", b"Not found\n")
             return
         self._send(*route(query))
+
+    def _prefix_route(self, path: str, query: dict[str, list[str]]) -> Route | None:
+        """The route of the longest prefix (a key ending in ``/``) of ``path``; puts the rest in ``query``."""
+        prefixes = [key for key in self.view.routes if key.endswith("/") and key != "/" and path.startswith(key)]
+        if not prefixes:
+            return None
+        prefix = max(prefixes, key=len)
+        rest = path[len(prefix) :]
+        query["path"] = [unquote(rest)]
+        # How a page there reaches the server's root with relative URLs (works behind a proxy's subpath).
+        query["root"] = ["../" * (prefix.count("/") - 1 + rest.count("/")) or "./"]
+        return self.view.routes[prefix]
 
     def _send(self, status: int, content_type: str, body: bytes) -> None:
         self.send_response(status)
@@ -154,7 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _stream(self, query: dict[str, list[str]]) -> None:
         frames = self.view.frames
-        source = query.get("source", [""])[0]  # "": the first source that has frames
+        source = stream_param(query)  # "": the first stream that has frames
         self.send_response(200)
         self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
         self.send_header("Cache-Control", "no-store")
@@ -166,6 +214,8 @@ class _Handler(BaseHTTPRequestHandler):
             while not frames.closed:
                 got = frames.get(source, version)
                 if got is None:
+                    if frames.ended(source, version):
+                        break  # the stream ended: so does this response, and the viewer sees it
                     continue
                 version, jpeg = got
                 head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
