@@ -26,10 +26,10 @@ class Got:
     stream: str
     frame_id: int
     number: int  # the stamped counter (-1 when the sink does not read it)
-    image_id: int  # id() of the image array: equal for frames that share one image
 
 
 ARRIVED: dict[str, list[Got]] = defaultdict(list)
+FRAMES: dict[str, list[Frame]] = defaultdict(list)  # whole frames, with keep: true
 ENDED: dict[str, list[tuple[str, int]]] = defaultdict(list)  # (stream, frames arrived before its end)
 _lock = threading.Lock()
 
@@ -38,6 +38,7 @@ def reset() -> None:
     with _lock:
         ARRIVED.clear()
         ENDED.clear()
+        FRAMES.clear()
 
 
 def arrived(node: str, stream: str | None = None) -> list[Got]:
@@ -66,6 +67,7 @@ class StreamSink(Node):
         stop_after_ends: list[str] = Field(default_factory=list, description="Streams that must have ended...")
         then: int = Field(0, description="...before this many more frames end the graph (StopGraph).")
         work_ms: float = Field(0.0, description="Time each frame takes, as a slow consumer.")
+        keep: bool = Field(False, description="Keep whole frames (images included) in FRAMES.")
 
     def setup(self) -> None:
         self._after = 0
@@ -73,7 +75,9 @@ class StreamSink(Node):
     def process(self, frame: Frame) -> None:
         number = read_counter(frame.image) if self.params.stamped else -1
         with _lock:
-            ARRIVED[self.name].append(Got(frame.source, frame.frame_id, number, id(frame.image)))
+            ARRIVED[self.name].append(Got(frame.source, frame.frame_id, number))
+            if self.params.keep:
+                FRAMES[self.name].append(frame)
             gone = {stream for stream, _ in ENDED[self.name]}
             waiting = self.params.stop_after_ends and set(self.params.stop_after_ends) <= gone
         if self.params.work_ms:
