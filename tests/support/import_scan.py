@@ -69,6 +69,22 @@ def trees_import_graph(trees: tuple[tuple[Path, str], ...]) -> dict[str, set[str
     return {name: imported_modules(name, path, known) for name, path in modules.items()}
 
 
+def project_trees(root: Path = ROOT) -> tuple[tuple[Path, str], ...]:
+    """The package trees of the checkout at ``root``: flowpose/, nodes/ and trainer/."""
+    return tuple((root / folder, package) for folder, package in PACKAGE_TREES)
+
+
 def flowpose_import_graph(root: Path = ROOT) -> dict[str, set[str]]:
     """The whole project's graph: flowpose/, nodes/ and trainer/ of the checkout at ``root``."""
-    return trees_import_graph(tuple((root / folder, package) for folder, package in PACKAGE_TREES))
+    return trees_import_graph(project_trees(root))
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """The first part of every absolute import of the file at ``path`` (``torch``, ``numpy``...)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.partition(".")[0])
+    return found
