@@ -236,6 +236,8 @@ def run_graph_variant(
         det, pose = {**det, **extra}, {**pose, **extra}
     else:
         groups = [[s] for s in range(streams)]
+        if batching is not None:  # one stream per graph: frame by frame, as before multi-stream graphs
+            det, pose = {**det, "max_batch": 1}, {**pose, "max_batch": 1}
     try:
         graphs = [
             validate_data(_graph_data(run, g, streams, frames, rate, seed, det, pose), SourceMap("<bench streams>"))

@@ -11,7 +11,7 @@ Every variant's run is a :class:`flowpose.bench.streams_record.RunLog`, read the
 * **CPU ms per frame** — the process's CPU time (every thread) from the gate to the last
   frame, over the frames;
 * **stages** — detector calls (frames per call, ms per call) and pose calls (crops per call,
-  ms per call), from the spans recorded with each frame: frames of one batch share a span.
+  ms per call), from the spans recorded with each frame: frames of one batch share its end.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ __all__ = [
     "format_report",
     "median_results",
     "summarise",
+    "verdicts",
 ]
 
 #: The per-person loop normalises in float64, the batched path in float32: keypoints may differ
@@ -84,9 +85,15 @@ class StreamsResult:
 
 
 def _calls(spans: list[tuple[int, int]]) -> tuple[int, float]:
-    """How many distinct calls the spans are, and their median duration (ms)."""
-    distinct = set(spans)
-    return len(distinct), float(np.median([(b - a) / 1e6 for a, b in distinct])) if distinct else 0.0
+    """How many distinct calls the spans are, and their median duration (ms).
+
+    Frames of one batch share the call's end; each took the batch from its own arrival, so a
+    call's duration is read from the last frame in (the call began once that one was there).
+    """
+    starts: dict[int, int] = {}
+    for start, end in spans:
+        starts[end] = max(start, starts.get(end, start))
+    return len(starts), float(np.median([(end - start) / 1e6 for end, start in starts.items()])) if starts else 0.0
 
 
 def summarise(log: RunLog, variant: str, mode: str, streams: int, rate: float = 0.0) -> StreamsResult:
