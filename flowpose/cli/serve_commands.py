@@ -94,6 +94,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if token.generated:
         print(f"token: {token.value}  (send 'Authorization: Bearer TOKEN', or export {TOKEN_ENV}=TOKEN)", flush=True)
     server.start()
+    log.info("running %r (%d nodes) with its control API at %s/api", graph.spec.name, len(runner.stats), url)
     try:
         if args.stats:
             with LiveTable(runner):

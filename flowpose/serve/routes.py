@@ -182,8 +182,6 @@ class Api:
             raise StreamError('"source" is empty')
         stream_id = _optional_text(body, "id")
         node = _optional_text(body, "node")
-        if stream_id is not None and any(s.id == stream_id for _, s in self._streams()):
-            raise StreamError(f"a stream {stream_id!r} exists already", 409)
         info = find_control(node).add_stream(source, stream_id)
         return Reply(201, stream_json(info))
 

@@ -42,7 +42,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         (b'{"source": "  "}', 400, "empty"),
         (b'{"source": "x", "id": 3}', 400, '"id" must be a non-empty string'),
         (b'{"source": "broken"}', 400, "cannot open 'broken'"),
-        (b'{"source": "x", "id": "a"}', 409, "exists already"),
+        (b'{"source": "x", "id": "a"}', 409, "stream 'a' exists"),
         (b'{"source": "x", "node": "nope"}', 404, "no running multi-stream source node 'nope'"),
     ],
 )
