@@ -1,4 +1,8 @@
-"""The Display node: shows frames in an OpenCV window; q or Esc ends the graph.
+"""The Display node: shows frames in an OpenCV window, one per stream; q or Esc ends the graph.
+
+Each stream (``Frame.source``) gets its own window: the first stream the one titled ``title``
+(so a one-camera graph looks as it always did), each later one ``TITLE - STREAM``. When a
+stream ends (:meth:`Display.end_stream`) its window closes; the others stay.
 
 Without a display (no ``$DISPLAY`` on Linux, an OpenCV build without GUI, or a window that
 cannot be created) the same graph still runs on a headless server, and says so in one warning:
@@ -62,7 +66,7 @@ def display_problem(env: dict[str, str] | None = None) -> str | None:
 
 
 class Display(Node):
-    """Shows frames in a window (q/Esc quits; b/l/s/k/o toggle Visualizer layers); headless-safe."""
+    """Shows frames in a window per stream (q/Esc quits; b/l/s/k/o toggle Visualizer layers); headless-safe."""
 
     class Params(NodeParams):
         title: str = Field("", description="Window title; empty = the node's name.")
@@ -91,9 +95,18 @@ class Display(Node):
         """The window title."""
         return self.params.title or self.name
 
+    def window_title(self, stream: str) -> str:
+        """The title of ``stream``'s window: ``title`` for the first stream, ``TITLE - STREAM`` after."""
+        windows = getattr(self, "_windows", {})
+        if stream in windows:
+            return windows[stream]
+        return self.title if not getattr(self, "_titled", False) else f"{self.title} - {stream}"
+
     def setup(self) -> None:
         # Both run in the node's own thread, as OpenCV's GUI wants (window and imshow together).
         self.window_open = False
+        self._windows: dict[str, str] = {}  # stream -> its window's title
+        self._titled = False  # whether a stream took the window titled `title` (the first one does)
         problem = display_problem()
         if problem is None:
             try:
@@ -148,12 +161,43 @@ class Display(Node):
             else:
                 self.counters["not_shown"] += 1
             return None
-        cv2.imshow(self.title, frame.image)
+        window = self._window(frame.source)
+        cv2.imshow(window, frame.image)
         self.handle_key(cv2.waitKey(self.params.wait_ms))
-        # Closing the window with the mouse ends the graph like q does.
-        if cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
-            raise StopGraph(f"window {self.title!r} closed")
+        # Closing a window with the mouse ends the graph like q does.
+        if cv2.getWindowProperty(window, cv2.WND_PROP_VISIBLE) < 1:
+            raise StopGraph(f"window {window!r} closed")
         return None
+
+    def _window(self, stream: str) -> str:
+        """The window of ``stream``, opened on its first frame (the first stream's opened in setup)."""
+        window = self._windows.get(stream)
+        if window is not None:
+            return window
+        window = self.window_title(stream)
+        if window == self.title:
+            self._titled = True  # made in setup()
+        else:
+            cv2.namedWindow(window, cv2.WINDOW_NORMAL)
+            self.log.info("stream %r shown in window %r", stream, window)
+        self._windows[stream] = window
+        return window
+
+    def end_stream(self, stream: str) -> None:
+        """Close ``stream``'s window (the others stay); headless, tell the stand-in."""
+        stand_in = getattr(self, "stand_in", None)
+        if stand_in is not None:
+            stand_in.end_stream(stream)
+        window = getattr(self, "_windows", {}).pop(stream, None)
+        if window is not None:
+            self._destroy(window)
+
+    def _destroy(self, window: str) -> None:
+        try:
+            cv2.destroyWindow(window)
+            cv2.waitKey(1)  # lets the backend actually remove the window
+        except cv2.error as exc:
+            self.log.debug("destroying window %r: %s", window, exc)
 
     def handle_key(self, key: int) -> str | None:
         """React to a key code from ``cv2.waitKey``.
@@ -181,9 +225,10 @@ class Display(Node):
             self.stand_in = None
             stand_in.close()
         if getattr(self, "window_open", False):
-            try:
-                cv2.destroyWindow(self.title)
-                cv2.waitKey(1)  # lets the backend actually remove the window
-            except cv2.error as exc:
-                self.log.debug("destroying window %r: %s", self.title, exc)
+            windows = set(self._windows.values())
+            if not self._titled:
+                windows.add(self.title)  # made in setup(), no frame shown in it yet
+            for window in sorted(windows):
+                self._destroy(window)
+            self._windows.clear()
             self.window_open = False

@@ -1,5 +1,8 @@
 """The Visualizer node: draws instances, skeletons and an fps/latency overlay on a copy of each frame.
 
+The overlay's fps is measured per stream (``Frame.source``), so each camera of a multi-stream
+graph shows its own rate, and its second line names the stream.
+
 Layers (boxes, labels, skeleton, keypoints, overlay) are switched on and off by params, and
 flipped at run time through :data:`LAYER_TOGGLES`, which the Display node feeds with key
 presses (``b``, ``l``, ``s``, ``k``, ``o``). The toggles are process-wide: they reach every
@@ -85,7 +88,8 @@ class Visualizer(Node):
 
     def setup(self) -> None:
         self._layouts: dict[str, KeypointLayout | None] = {}
-        self._arrivals: collections.deque[int] = collections.deque(maxlen=self.params.fps_window)
+        # Per stream: the overlay's fps is that camera's rate, not the sum over all streams.
+        self._arrivals: dict[str, collections.deque[int]] = {}
 
     def active_layers(self) -> frozenset[str]:
         """Layers to draw now: the params, with the run-time flips applied."""
@@ -93,8 +97,10 @@ class Visualizer(Node):
         return frozenset(on ^ LAYER_TOGGLES.flipped())
 
     def process(self, frame: Frame) -> Frame:
-        now = time.monotonic_ns()
-        self._arrivals.append(now)
+        arrivals = self._arrivals.get(frame.source)
+        if arrivals is None:
+            arrivals = self._arrivals[frame.source] = collections.deque(maxlen=self.params.fps_window)
+        arrivals.append(time.monotonic_ns())
         layers = self.active_layers()
         if not layers:
             return frame.replace(meta={**frame.meta, "layers": []})
@@ -142,11 +148,19 @@ class Visualizer(Node):
                 self._layouts[name] = None
         return self._layouts[name]
 
+    def end_stream(self, stream: str) -> None:
+        """Forget the stream's arrival times (a stream that comes back starts its fps afresh)."""
+        getattr(self, "_arrivals", {}).pop(stream, None)
+
+    def stream_fps(self, stream: str) -> float | None:
+        """The rate at which ``stream``'s frames reached this node lately (last ``fps_window``), or
+        None before two of them did."""
+        arrivals = self._arrivals.get(stream, ())
+        span_ns = arrivals[-1] - arrivals[0] if len(arrivals) >= 2 else 0
+        return (len(arrivals) - 1) * 1e9 / span_ns if span_ns > 0 else None
+
     def _overlay_lines(self, frame: Frame) -> list[str]:
-        fps = ""
-        if len(self._arrivals) >= 2:
-            span_ns = self._arrivals[-1] - self._arrivals[0]
-            if span_ns > 0:
-                fps = f"{(len(self._arrivals) - 1) * 1e9 / span_ns:.1f} fps  "
+        rate = self.stream_fps(frame.source)
+        fps = "" if rate is None else f"{rate:.1f} fps  "
         latency_ms = frame.latency_ns() / 1e6
         return [f"{fps}latency {latency_ms:.0f} ms", f"{frame.source} #{frame.frame_id}  {len(frame.instances)} inst"]
