@@ -9,7 +9,8 @@ Every variant's run is a :class:`flowpose.bench.streams_record.RunLog`, read the
 * **latency** — done minus capture (live: the frame's scheduled time; max speed: when it was
   handed out, so mostly time queued);
 * **CPU ms per frame** — the process's CPU time (every thread) from the gate to the last
-  frame, over the frames;
+  frame, over the frames; **cores used** is that times the fps (2.0: both cores of this
+  machine, all the time);
 * **stages** — detector calls (frames per call, ms per call) and pose calls (crops per call,
   ms per call), from the spans recorded with each frame: frames of one batch share its end.
 """
@@ -194,7 +195,7 @@ def _label(variant: str) -> str:
 def _table(rows: list[StreamsResult], live: bool) -> list[str]:
     head = (
         "| streams | variant | fps (all) | fps per stream min / median | latency p50 / p95 ms | CPU ms/frame "
-        "| det frames/call | det ms/call | pose crops/call | pose ms/call |"
+        "| cores used | det frames/call | det ms/call | pose crops/call | pose ms/call |"
     )
     if live:
         head += " streams holding rate |"
@@ -203,8 +204,8 @@ def _table(rows: list[StreamsResult], live: bool) -> list[str]:
         line = (
             f"| {r.streams} | {_label(r.variant)} | {r.fps:.1f} | {r.stream_fps_min:.1f} / {r.stream_fps_median:.1f} "
             f"| {r.latency_ms_p50:.1f} / {r.latency_ms_p95:.1f} | {r.cpu_ms_per_frame:.1f} "
-            f"| {r.det_frames_per_call:.1f} | {r.det_ms_per_call:.1f} | {r.pose_crops_per_call:.1f} "
-            f"| {r.pose_ms_per_call:.1f} |"
+            f"| {r.cpu_ms_per_frame * r.fps / 1e3:.2f} | {r.det_frames_per_call:.1f} | {r.det_ms_per_call:.1f} "
+            f"| {r.pose_crops_per_call:.1f} | {r.pose_ms_per_call:.1f} |"
         )
         if live:
             line += f" {round(r.held * r.streams)}/{r.streams} |"
