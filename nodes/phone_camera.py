@@ -20,10 +20,14 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from flowpose.frame import Frame
+from flowpose.frame import EndOfStream, Frame
 from flowpose.node import NodeParams, Source
 from flowpose.nodes.phone_hub import PhoneHub, register
 from flowpose.nodes.phone_server import PhoneServer, ServerSettings
+from flowpose.nodes.stream_phones import PhoneStreams
+from flowpose.streams import StreamInfo
+from flowpose.streams import register as register_control
+from flowpose.streams import unregister as unregister_control
 from flowpose.web.home import TOKEN_FILE, config_dir, load_token
 from flowpose.web.lan import lan_addresses, url_host
 from flowpose.web.qr import print_banner
@@ -48,7 +52,11 @@ def render_page(config: Mapping[str, Any]) -> bytes:
 
 
 class PhoneCamera(Source):
-    """Live frames from phones' browsers over HTTPS + WebSocket (a page to open, no app); one source per phone."""
+    """Live frames from phones' browsers over HTTPS + WebSocket (a page to open, no app); one source per phone.
+
+    Each phone is a stream that ``flowpose serve`` lists, pauses and removes (phones join from
+    the page, so streams are not added from there).
+    """
 
     class Params(NodeParams):
         host: str = Field("0.0.0.0", description="Address to bind; 0.0.0.0 = every interface, so phones can reach it.")
@@ -85,6 +93,7 @@ class PhoneCamera(Source):
         register(self.hub)
         self._server: PhoneServer | None = None
         self.certificate_fingerprint = ""
+        self.streams = PhoneStreams(name, self.hub.connected, lambda: self.hub.url.split("?token=")[0])
 
     def is_live(self) -> bool:
         return True
@@ -113,6 +122,7 @@ class PhoneCamera(Source):
         self.hub.port = port
         self.hub.url = f"https://{url_host(shown)}:{port}/?token={token}"
         self.hub.serving.set()
+        register_control(self)
         # The token stays out of the log (logs get shared); the banner shows the whole URL.
         where = f"the {self.name}.token param" if p.token else str(folder / TOKEN_FILE)
         self.log.info(
@@ -132,11 +142,17 @@ class PhoneCamera(Source):
                 ],
             )
 
-    def frames(self) -> Iterator[Frame]:
+    def frames(self) -> Iterator[Frame | EndOfStream]:  # type: ignore[override]
         hub = self.hub
         while not self.stopping.is_set():
             upload = hub.take(STOP_CHECK_S)
+            for removed in self.streams.ends_due():
+                self.log.info("phone %s removed", removed)
+                yield EndOfStream(self.name, removed)
             if upload is None:
+                continue
+            if not self.streams.accept(upload.source):  # paused or removed: the page sends on
+                upload.ack(True)
                 continue
             # Acked before decoding: the phone's next frame travels while this one is decoded.
             upload.ack(False)
@@ -151,10 +167,26 @@ class PhoneCamera(Source):
             )
 
     def close(self) -> None:
+        unregister_control(self)
         self.hub.close()
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+    # --- StreamControl: one stream per phone ----------------------------------------------
+
+    def list_streams(self) -> list[StreamInfo]:
+        return self.streams.list()
+
+    def add_stream(self, source: Any, stream_id: str | None = None) -> StreamInfo:
+        return self.streams.add()
+
+    def remove_stream(self, stream_id: str) -> None:
+        self.streams.remove(stream_id)
+        self.hub.wake()  # its end goes out now, not with the next upload
+
+    def pause_stream(self, stream_id: str, paused: bool) -> StreamInfo:
+        return self.streams.pause(stream_id, paused)
 
     def drop_connections(self) -> None:
         """Cut every phone's connection as a lost network would (the pages reconnect); for tests."""
