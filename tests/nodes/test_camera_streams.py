@@ -160,6 +160,15 @@ def test_buffer_policy_follows_the_streams(tmp_path: Path) -> None:
     assert policy == {"files": "lossless", "live": "latest"}
 
 
+def test_the_docs_example_is_a_valid_graph() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "nodes.md").read_text()
+    section = doc.split("## Streams in one source node", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    graph = validate_text(example, "nodes.md")
+    assert graph.params["camera"].sources[1] == {"id": "door", "source": "http://192.168.1.20:4747/video"}
+    assert graph.params["scenes"].streams == 4
+
+
 # --- control while running ---------------------------------------------------------------
 
 
