@@ -87,6 +87,10 @@ class Viewers:
         except ValueError as exc:  # aiortc's word for an SDP it cannot use
             await self.drop(pc)
             raise OfferError(400, f"cannot answer this offer: {exc}") from exc
+        except Exception as exc:  # anything else from a stranger's SDP must not leak the connection
+            log.warning("offer failed", exc_info=True)
+            await self.drop(pc)
+            raise OfferError(500, f"cannot answer this offer: {type(exc).__name__}: {exc}") from exc
         log.info("viewer %x connected to stream %r (%d watching)", id(pc), stream or "(first)", len(self.peers))
         return pc.localDescription
 
