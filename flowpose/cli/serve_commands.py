@@ -8,11 +8,10 @@ import logging
 import sys
 from pathlib import Path
 
+from flowpose.serve import DEFAULT_PORT
 from flowpose.serve.auth import TOKEN_ENV, is_loopback, resolve_token
 
 log = logging.getLogger("flowpose")
-
-DEFAULT_PORT = 8770
 
 
 def add_parsers(sub: argparse._SubParsersAction, add_graph_args: object) -> None:

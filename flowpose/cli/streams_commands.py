@@ -8,8 +8,8 @@ import os
 import sys
 from typing import Any
 
+from flowpose.serve import DEFAULT_URL
 from flowpose.serve.auth import TOKEN_ENV
-from flowpose.serve.client import DEFAULT_URL, ClientError, ServeClient
 
 URL_ENV = "FLOWPOSE_URL"
 
@@ -71,6 +71,8 @@ def format_streams(streams: list[dict[str, Any]]) -> str:
 
 def dispatch(args: argparse.Namespace) -> int:
     """Run one ``flowpose streams`` action; 1 with a one-line message when it fails."""
+    from flowpose.serve.client import ClientError, ServeClient  # urllib only when used
+
     client = ServeClient(
         url=args.url or os.environ.get(URL_ENV) or DEFAULT_URL, token=args.token or os.environ.get(TOKEN_ENV)
     )

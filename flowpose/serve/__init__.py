@@ -7,3 +7,8 @@ Modules: :mod:`~flowpose.serve.auth` (the bearer token), :mod:`~flowpose.serve.r
 each route does), :mod:`~flowpose.serve.openapi` (the routes described), :mod:`~flowpose.serve.server`
 (HTTP: bodies, errors, the token check), :mod:`~flowpose.serve.client` (what ``flowpose streams`` calls).
 """
+
+DEFAULT_PORT = 8770
+"""Where ``flowpose serve`` listens unless ``--port`` says otherwise."""
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
+"""Where ``flowpose streams`` looks for it unless ``--url`` / ``FLOWPOSE_URL`` say otherwise."""

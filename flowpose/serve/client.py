@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-DEFAULT_URL = "http://127.0.0.1:8770"
+from flowpose.serve import DEFAULT_URL
 
 
 class ClientError(Exception):
@@ -54,7 +54,10 @@ class ServeClient:
             raise ClientError(f"flowpose serve at {base} did not answer within {self.timeout_s:g} s") from None
         except ValueError as exc:  # a URL urllib cannot use
             raise ClientError(f"bad URL {base!r}: {exc}") from None
-        return json.loads(text) if text.strip() else None
+        try:
+            return json.loads(text) if text.strip() else None
+        except ValueError:
+            raise ClientError(f"{base} answered, but not with JSON: is it flowpose serve?") from None
 
     # -- the routes ----------------------------------------------------------------------------
 
