@@ -62,3 +62,44 @@ def test_synthetic_streams_come_and_go_while_the_graph_runs(tmp_path: Path) -> N
         code = served.stop(signal.SIGINT)
     assert code == 130, served.stderr()
     assert "Traceback" not in served.stderr()
+
+
+RECORDING = """\
+name: recorded
+nodes:
+  - name: scene
+    type: SyntheticScene
+    outputs: [frames]
+    params: {width: 96, height: 64, fps: 20, people: 1, animals: 0, occluders: 0, keep_open: true}
+  - {name: rec, type: VideoRecorder, inputs: [frames], params: {path: 'out/{stream}.mp4', fps: 20}}
+"""
+
+
+def frames_in(path: Path) -> int:
+    """Frames a video file really holds (decoded one by one, not the header's claim)."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    return count
+
+
+def test_removed_streams_and_a_sigterm_leave_complete_recordings(tmp_path: Path) -> None:
+    served = start_serve(tmp_path, env_with_support(dict(os.environ)), graph=RECORDING)
+    try:
+        wait_ready(served)
+        assert served.call("POST", "/api/streams", {"source": "synthetic", "id": "yard"}).status == 201
+        wait_for("frames of yard", lambda: (served.stream_frames("yard") or 0) > 10, served)
+        assert served.call("DELETE", "/api/streams/yard").status == 204
+        # The removed stream's file is finished while the graph goes on.
+        wait_for("out/yard.mp4", (tmp_path / "out" / "yard.mp4").exists, served)
+        assert served.call("GET", "/api/health").body["status"] == "running"
+    finally:
+        code = served.stop(signal.SIGTERM)
+    assert code == 143, served.stderr()
+    assert frames_in(tmp_path / "out" / "yard.mp4") > 5
+    assert frames_in(tmp_path / "out" / "scene.mp4") > 5  # finished by the stop
+    assert not list((tmp_path / "out").glob("*.partial.*"))
