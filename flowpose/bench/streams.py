@@ -12,9 +12,11 @@
 Same models and the same ONNX Runtime intra-op threads per session everywhere, the same frames
 from memory (rendered or decoded once), a warm-up frame per stream before a common start,
 keypoints checked equal between all variants on the first max-speed run of every stream
-count. Two modes: **max** (every frame as fast as taken: throughput) and **live** (every
-stream paced at ``--rate`` with its own phase: latency, and whether each stream holds its
-rate). Variants run interleaved (a, b, c, c', then reversed), ``--repeats`` times; medians.
+count. Before the variants, the stages alone (:mod:`flowpose.bench.streams_stages`): what a
+batch costs against a frame at a time and a run per person. Two modes: **max** (every frame as
+fast as taken: throughput) and **live** (every stream paced at ``--rate`` with its own phase:
+latency, and whether each stream holds its rate). Variants run interleaved (a, b, c, c', then
+reversed), ``--repeats`` times; medians.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from flowpose.bench.streams_graph import GRAPH_VARIANTS, Batching, batching_supp
 from flowpose.bench.streams_loop import LOOP_VARIANTS, run_loop_variant
 from flowpose.bench.streams_record import RunLog
 from flowpose.bench.streams_report import StreamsResult, check_equal, format_report, median_results, summarise
+from flowpose.bench.streams_stages import format_stages, measure_stages
 from flowpose.graph.problems import GraphError
 
 __all__ = ["VARIANTS", "main", "run_variant"]
@@ -142,6 +145,9 @@ def _measure(args: argparse.Namespace, variants: list[str], modes: list[str], co
     supported = batching_supported()
     batching = Batching(args.max_batch, args.max_wait_ms) if supported else None
     print(_header(args, clips, variants, batching), flush=True)
+    stages = measure_stages(clips, counts, det, pose)
+    print()
+    print(format_stages(stages), flush=True)
     live_frames = max(2, round(args.seconds * args.rate))
     results: list[StreamsResult] = []
     for rep in range(args.repeats):
@@ -169,7 +175,8 @@ def _measure(args: argparse.Namespace, variants: list[str], modes: list[str], co
     print()
     print(format_report(rows, args.max_wait_ms if batching is not None else 0.0, args.rate), end="")
     if args.json:
-        Path(args.json).write_text(json.dumps([asdict(r) for r in rows], indent=2))
+        report = {"results": [asdict(r) for r in rows], "stages": [asdict(c) for c in stages]}
+        Path(args.json).write_text(json.dumps(report, indent=2))
     return 0
 
 
