@@ -248,7 +248,7 @@ def test_grid_of_four_streams_in_chromium(view: tuple[str, Feeder], chromium: Ch
         page.close()
 
 
-def test_one_stream_page_in_chromium(view: tuple[str, Feeder], chromium: Chromium) -> None:
+def test_one_stream_page_in_chromium(view: tuple[str, Feeder], chromium: Chromium, tmp_path: Path) -> None:
     url, _ = view
     page = chromium.new_page(url + "/stream/cam-3")
     try:
@@ -260,5 +260,12 @@ def test_one_stream_page_in_chromium(view: tuple[str, Feeder], chromium: Chromiu
         assert page.evaluate(
             "[...document.querySelectorAll('#sources tr td:first-child')].map((t) => t.textContent)"
         ) == ["cam-3"]
+        save_screenshot(page.screenshot(), "browser-view-one-stream.png", tmp_path)
+        # The way back to the grid, and the grid's way to a stream, resolve through <base>.
+        assert page.evaluate("document.getElementById('all').href") == url + "/"
+        page.navigate(url + "/")
+        page.wait_for("document.querySelectorAll('#streams figure a').length === 4")
+        links = page.evaluate("[...document.querySelectorAll('#streams figure a')].map((a) => a.href)")
+        assert links[-1] == url + "/stream/phone%2Fkitchen"
     finally:
         page.close()
