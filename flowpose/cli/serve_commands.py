@@ -113,6 +113,8 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def _url_host(host: str) -> str:
-    if host in ("", "0.0.0.0"):
+    if host in ("", "0.0.0.0"):  # every interface: this machine's own address reaches it
         return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
     return f"[{host}]" if ":" in host else host

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,7 +48,10 @@ class ApiServer:
 
     def __init__(self, address: tuple[str, int], api: Api, token: Token) -> None:
         handler = type("Handler", (_Handler,), {"api": api, "token": token})
-        self._http = ThreadingHTTPServer(address, handler)
+        # ThreadingHTTPServer binds IPv4 unless told otherwise: take the family of the address given.
+        family = socket.getaddrinfo(address[0], address[1], type=socket.SOCK_STREAM)[0][0]
+        server_class = type("Server", (ThreadingHTTPServer,), {"address_family": family})
+        self._http = server_class(address, handler)
         self._http.daemon_threads = True  # a client holding a connection never blocks the exit
         self._thread = threading.Thread(target=self._http.serve_forever, name="flowpose:serve", daemon=True)
 
@@ -88,6 +92,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PATCH(self) -> None:
         self._handle("PATCH")
+
+    def do_HEAD(self) -> None:
+        self._handle("HEAD")
+
+    def do_OPTIONS(self) -> None:
+        self._handle("OPTIONS")
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors http.server finds itself (a malformed request line, headers too long): JSON too."""
+        self.close_connection = True
+        self._send(Reply(code, {"error": message or HTTPStatus(code).phrase}))
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
@@ -142,7 +157,13 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Refused(413, f"the body is {length} bytes; at most {MAX_BODY} are accepted")
         if length == 0:
             return None
-        raw = self.rfile.read(length)
+        try:
+            raw = self.rfile.read(length)
+        except TimeoutError:
+            self.close_connection = True
+            raise _Refused(408, f"the body did not arrive within {REQUEST_TIMEOUT_S:g} s") from None
+        if len(raw) < length:
+            raise _Refused(400, f"the body ended after {len(raw)} of {length} bytes")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:

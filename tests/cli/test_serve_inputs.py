@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -14,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # test_serve_support, as the subprocess imports it
 
-from test_serve_support import FLOWPOSE, Served, env_with_support, start_serve, wait_ready
+from test_serve_support import FLOWPOSE, Served, env_with_support, start_serve, wait_for, wait_ready
 
 from flowpose.serve.server import MAX_BODY
 
@@ -69,6 +70,32 @@ def test_a_lying_content_length_is_refused(served: Served) -> None:
     assert "Content-Length is not a number" in answer
 
 
+def _raw_exchange(served: Served, request: bytes) -> str:
+    """Send ``request`` as it is on a fresh connection and return the whole answer."""
+    url = urlsplit(served.url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(request)
+        return sock.makefile("rb").read().decode()
+
+
+def test_errors_http_server_finds_itself_are_json_too(served: Served) -> None:
+    answer = _raw_exchange(served, b"GET /api/health HTTP/1.1\r\nX-Long: " + b"x" * 70_000 + b"\r\n\r\n")
+    head, _, body = answer.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.0 431"), answer[:200]
+    assert "Content-Type: application/json" in head
+    assert "Line too long" in json.loads(body)["error"]
+
+
+def test_a_short_body_is_refused(served: Served) -> None:
+    head = f"POST /api/streams HTTP/1.0\r\nAuthorization: Bearer {served.token}\r\nContent-Length: 50\r\n\r\n"
+    url = urlsplit(served.url)
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(head.encode() + b'{"source": 1}')
+        sock.shutdown(socket.SHUT_WR)  # the rest never comes
+        answer = sock.makefile("rb").read().decode()
+    assert answer.startswith("HTTP/1.0 400") and "ended after 13 of 50 bytes" in answer, answer
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status", "words"),
     [
@@ -78,6 +105,7 @@ def test_a_lying_content_length_is_refused(served: Served) -> None:
         ("GET", "/api/cameras", 404, "no route /api/cameras"),
         ("PUT", "/api/streams", 405, "use GET, POST"),
         ("DELETE", "/api/stats", 405, "use GET"),
+        ("OPTIONS", "/api/streams", 405, "use GET, POST"),
     ],
 )
 def test_unknown_streams_and_routes(served: Served, method: str, path: str, status: int, words: str) -> None:
@@ -114,3 +142,22 @@ def test_bad_options_are_one_line_and_exit_2(tmp_path: Path, args: list[str], wo
     res = subprocess.run([*FLOWPOSE, "serve", str(graph), *args], capture_output=True, text=True, timeout=60)
     assert res.returncode == 2
     assert words in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+def test_a_graph_without_a_stream_source_lists_none_and_says_why_it_cannot_add(tmp_path: Path) -> None:
+    graph = """\
+    name: plain
+    nodes:
+      - {name: cam, type: TestPattern, outputs: [f], params: {width: 32, height: 32, fps: 50}}
+      - {name: sink, type: NullSink, inputs: [f]}
+    """
+    server = start_serve(tmp_path, env_with_support(dict(os.environ)), graph=graph)
+    try:
+        wait_for("frames at the sink", lambda: server.stats()["nodes"][1]["frames"] > 0, server)
+        assert server.call("GET", "/api/streams").body == []
+        reply = server.call("POST", "/api/streams", {"source": 0})
+        assert reply.status == 404
+        assert "no multi-stream source is running in this graph" in reply.body["error"]
+        assert server.call("GET", "/api/health").body["stream_sources"] == 0
+    finally:
+        assert server.stop(signal.SIGINT) == 130
