@@ -65,11 +65,11 @@ class Camera(MultiStreamSource):
     """
 
     class Params(NodeParams):
-        source: int | str = Field(
-            0,
+        source: int | str | None = Field(
+            None,
             description="Webcam index (0), device path (/dev/video2), video file, image folder, glob "
             "('frames/*.png'), or stream URL (http://PHONE:4747/video for DroidCam, http://PHONE:8080/video "
-            "for IP Webcam, rtsp://...).",
+            "for IP Webcam, rtsp://...). null: webcam 0, unless sources lists several streams.",
         )
         width: int = Field(0, ge=0, le=16384, description="Devices: requested width in pixels; 0 = device default.")
         height: int = Field(0, ge=0, le=16384, description="Devices: requested height in pixels; 0 = device default.")
@@ -129,9 +129,15 @@ class Camera(MultiStreamSource):
 
         @field_validator("source")
         @classmethod
-        def _parseable(cls, value: int | str) -> int | str:
-            parse_source(value)  # raises ValueError with a readable reason
+        def _parseable(cls, value: int | str | None) -> int | str | None:
+            if value is not None:
+                parse_source(value)  # raises ValueError with a readable reason
             return value
+
+        @property
+        def single_source(self) -> int | str:
+            """The one source of a Camera without ``sources``: ``source``, or webcam 0."""
+            return 0 if self.source is None else self.source
 
         @field_validator("sources")
         @classmethod
@@ -146,7 +152,7 @@ class Camera(MultiStreamSource):
         if (problem := _mode_problem(params)) is not None:
             return [problem]
         if params.sources is None:
-            problem = _input_problem(params.source)
+            problem = _input_problem(params.single_source)
             return [("source", problem)] if problem else []
         problems = []
         for i, entry in enumerate(parse_entries(params.sources)):
@@ -159,7 +165,7 @@ class Camera(MultiStreamSource):
         if (problem := _mode_problem(self.params)) is not None:
             raise ValueError(f"Camera {name!r}: params.{problem[0]}: {problem[1]}")
         self.multi = self.params.sources is not None
-        self._reader = CameraReader(parse_source(self.params.source), self._settings())
+        self._reader = CameraReader(parse_source(self.params.single_source), self._settings())
         self._target = self._reader.target
 
     def is_live(self) -> bool:
@@ -224,7 +230,7 @@ class Camera(MultiStreamSource):
 
 def _mode_problem(params: Camera.Params) -> tuple[str, str] | None:
     """Why ``source`` / ``sources`` / ``keep_open`` do not go together (None when they do)."""
-    if params.sources is not None and "source" in params.model_fields_set:
+    if params.sources is not None and params.source is not None:
         return ("sources", "give either source (one stream) or sources (several streams), not both")
     if params.sources is None and params.keep_open:
         return ("keep_open", "keep_open applies to a Camera with sources: (a list of streams)")

@@ -79,6 +79,17 @@ def test_files_are_read_side_by_side_losslessly_and_each_ends_alone(tmp_path: Pa
     assert {g.stream for g in after} == {"camera1"} and len(after) >= 20
 
 
+@pytest.mark.timeout(60)
+def test_streams_in_a_process_node(tmp_path: Path) -> None:
+    first = stamped_video(tmp_path / "a.avi", 5)
+    second = stamped_video(tmp_path / "b.avi", 9)
+    text = graph(f"sources: ['{first}', '{second}']").replace("type: Camera,", "type: Camera, runner: process,")
+    result = GraphRunner(validate_text(text, "t.yaml")).run(handle_signals=False)
+    assert result.exit_code == 0 and result.failure is None
+    assert numbers("camera0") == list(range(5)) and numbers("camera1") == list(range(9))
+    assert sorted(stream_sinks.ended("sink")) == ["camera0", "camera1"]  # the ends crossed the process boundary
+
+
 def test_merge_is_fair_between_streams(tmp_path: Path) -> None:
     first = stamped_video(tmp_path / "a.avi", 40)
     second = stamped_video(tmp_path / "b.avi", 40)
