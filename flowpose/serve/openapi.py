@@ -69,7 +69,7 @@ _SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {
             "source": {
-                "oneOf": [{"type": "integer"}, {"type": "string"}, {"type": "object"}],
+                "type": ["integer", "string"],
                 "description": 'Anything the source node accepts: a device index, a file, a URL, or "synthetic".',
             },
             "id": {"type": "string", "description": "The new stream's id; the node picks one when left out."},

@@ -9,6 +9,7 @@ the parsed JSON body) and return a :class:`Reply`; anything that cannot be done 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -65,6 +66,7 @@ class Route:
         return None if found is None else found.groupdict()
 
 
+@functools.cache
 def _pattern(template: str) -> re.Pattern[str]:
     # Parameters match one raw segment; the server decodes them, so an id may hold any character.
     parts = re.split(r"\{(\w+)\}", template)
@@ -176,8 +178,8 @@ class Api:
         if "source" not in body:
             raise StreamError('"source" is missing: a device index, a file, a URL, or "synthetic"')
         source = body["source"]
-        if isinstance(source, bool) or not isinstance(source, int | str | dict):
-            raise StreamError(f'"source" must be a number, a string or an object, not {_json_type(source)}')
+        if isinstance(source, bool) or not isinstance(source, int | str):
+            raise StreamError(f'"source" must be a device number or a string, not {_json_type(source)}')
         if isinstance(source, str) and not source.strip():
             raise StreamError('"source" is empty')
         stream_id = _optional_text(body, "id")

@@ -40,6 +40,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         (b'{"source": "x", "colour": 1}', 400, "unknown field(s) 'colour'"),
         (b'{"source": true}', 400, "not a boolean"),
         (b'{"source": ["x"]}', 400, "not a list"),
+        (b'{"source": {"url": "x"}}', 400, "not an object"),
         (b'{"source": "  "}', 400, "empty"),
         (b'{"source": "x", "id": 3}', 400, '"id" must be a non-empty string'),
         (b'{"source": "broken"}', 400, "cannot open 'broken'"),
