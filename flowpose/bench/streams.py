@@ -4,6 +4,7 @@
 
 * **a** ``graph`` — one graph: one multi-stream source → one Detector → one TopdownPoseEstimator,
   the runner batching frames of many streams into one call (``max_batch``, ``max_wait_ms``);
+* **a0** ``graph-nobatch`` — the same graph frame by frame (``max_batch: 1``);
 * **b** ``graphs`` — one single-stream graph per stream, all running at once in this process;
 * **c** ``loops`` — one rtmlib-style loop thread per stream (detector, then one pose call per
   person), each with its own sessions;
@@ -15,8 +16,8 @@ keypoints checked equal between all variants on the first max-speed run of every
 count. Before the variants, the stages alone (:mod:`flowpose.bench.streams_stages`): what a
 batch costs against a frame at a time and a run per person. Two modes: **max** (every frame as
 fast as taken: throughput) and **live** (every stream paced at ``--rate`` with its own phase:
-latency, and whether each stream holds its rate). Variants run interleaved (a, b, c, c', then
-reversed), ``--repeats`` times; medians.
+latency, and whether each stream holds its rate). Variants run interleaved (a, a0, b, c, c',
+then reversed), ``--repeats`` times; medians.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def _check_models(det: dict, pose: dict) -> None:
 
 
 def _header(args: argparse.Namespace, clips: Clips, variants: list[str], batching: Batching | None) -> str:
-    sessions = {"graph": "2", "graphs": "2 per stream", "loops": "2 per stream", "loop-rr": "2"}
+    sessions = {"graph": "2", "graph-nobatch": "2", "graphs": "2 per stream", "loops": "2 per stream", "loop-rr": "2"}
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     batch = (
         f"graph batching: max_batch {args.max_batch or 'the stream count'}, max_wait_ms {args.max_wait_ms:g}"

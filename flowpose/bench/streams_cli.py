@@ -16,8 +16,9 @@ def add_parser(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--streams", default="1,2,4,8,16", help="comma-separated stream counts, e.g. 1,2,4,8")
     p.add_argument(
         "--variants",
-        default="graph,graphs,loops,loop-rr",
-        help="comma-separated: graph (a: one graph, batched), graphs (b: a graph per stream), "
+        default="graph,graph-nobatch,graphs,loops,loop-rr",
+        help="comma-separated: graph (a: one graph, batched), graph-nobatch (a0: the same, frame by frame), "
+        "graphs (b: a graph per stream), "
         "loops (c: an rtmlib-style loop thread per stream), loop-rr (one loop, round robin)",
     )
     p.add_argument("--modes", default="max,live", help="comma-separated: max (as fast as possible), live (paced)")

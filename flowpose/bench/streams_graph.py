@@ -4,6 +4,8 @@
   TopdownPoseEstimator → a recording sink; when the nodes take ``max_batch`` /
   ``max_wait_ms``, the runner gathers frames of many streams into one ``process_batch`` call
   (one ``session.run`` over all images, then over all crops).
+* ``graph-nobatch`` (**a0**): the same graph with ``max_batch: 1``, frame by frame: what
+  batching adds to having one graph (two sessions, two threads) at all;
 * ``graphs`` (**b**): what a user does without multi-stream support: one single-stream graph
   per stream, all started at once in this process (each node a thread, as ``flowpose run``
   would run them), so N detectors and N pose models share the cores.
@@ -32,7 +34,7 @@ from flowpose.node import Node, NodeParams, Source
 
 __all__ = ["GRAPH_VARIANTS", "Batching", "ClipSource", "RecordingSink", "batching_supported", "run_graph_variant"]
 
-GRAPH_VARIANTS = ("graph", "graphs")
+GRAPH_VARIANTS = ("graph", "graph-nobatch", "graphs")
 _runs = itertools.count()
 
 
@@ -230,14 +232,12 @@ def run_graph_variant(
     run = f"streams{next(_runs)}"
     log = RunLog(StartGate(streams))
     ClipSource.runs[run] = _Run(clips, log)
-    if variant == "graph":
-        extra = {} if batching is None else {"max_batch": batching.max_batch, "max_wait_ms": batching.max_wait_ms}
-        groups = [list(range(streams))]
+    if variant == "graph" and batching is not None:
+        extra = {"max_batch": batching.max_batch, "max_wait_ms": batching.max_wait_ms}
         det, pose = {**det, **extra}, {**pose, **extra}
-    else:
-        groups = [[s] for s in range(streams)]
-        if batching is not None:  # one stream per graph: frame by frame, as before multi-stream graphs
-            det, pose = {**det, "max_batch": 1}, {**pose, "max_batch": 1}
+    elif batching is not None:  # frame by frame, as before multi-stream graphs
+        det, pose = {**det, "max_batch": 1}, {**pose, "max_batch": 1}
+    groups = [[s] for s in range(streams)] if variant == "graphs" else [list(range(streams))]
     try:
         graphs = [
             validate_data(_graph_data(run, g, streams, frames, rate, seed, det, pose), SourceMap("<bench streams>"))

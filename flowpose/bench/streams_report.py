@@ -41,7 +41,7 @@ __all__ = [
 KEYPOINT_TOLERANCE_PX = 0.05
 #: A live stream holds its rate when its frames come out at this fraction of it or more.
 HOLD_FRACTION = 0.95
-VARIANT_LETTERS = {"graph": "a", "graphs": "b", "loops": "c", "loop-rr": "c'"}
+VARIANT_LETTERS = {"graph": "a", "graph-nobatch": "a0", "graphs": "b", "loops": "c", "loop-rr": "c'"}
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class StreamsResult:
     """One run of one variant (or the medians over repeats).
 
     Attributes:
-        variant: ``graph``, ``graphs``, ``loops`` or ``loop-rr``.
+        variant: ``graph``, ``graph-nobatch``, ``graphs``, ``loops`` or ``loop-rr``.
         mode: ``max`` (as fast as possible) or ``live`` (each stream paced).
         streams: How many streams.
         frames: Timed frames done, all streams.
@@ -221,7 +221,7 @@ def _ratio(top: StreamsResult | None, bottom: StreamsResult | None, attr: str) -
 
 def _ratios(rows: list[StreamsResult], live: bool) -> list[str]:
     by = {(r.streams, r.variant): r for r in rows}
-    pairs = [("graph", "loops"), ("graph", "graphs"), ("graph", "loop-rr")]
+    pairs = [("graph", "loops"), ("graph", "graphs"), ("graph", "loop-rr"), ("graph", "graph-nobatch")]
     present = [(a, b) for a, b in pairs if any(by.get((n, a)) and by.get((n, b)) for n, _ in by)]
     if not present:
         return []

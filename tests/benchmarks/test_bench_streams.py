@@ -53,6 +53,8 @@ def test_every_variant_computes_the_same_keypoints(max_runs) -> None:
         assert all(r.capture_ns <= r.done_ns and r.detect[0] <= r.detect[1] for r in log.records), variant
     posed = {summarise(log, v, "max", 2).posed_per_frame for v, log in max_runs.items()}
     assert len(posed) == 1 and posed.pop() > 0  # the scenes' people were found and posed, alike
+    for unbatched in ("graph-nobatch", "graphs", "loops", "loop-rr"):  # one detector call per frame
+        assert summarise(max_runs[unbatched], unbatched, "max", 2).det_frames_per_call == 1.0
 
 
 def test_the_report_has_a_row_per_variant_the_ratios_and_the_targets(max_runs) -> None:
@@ -60,9 +62,10 @@ def test_the_report_has_a_row_per_variant_the_ratios_and_the_targets(max_runs) -
     text = format_report(rows, max_wait_ms=5.0, rate=10)
     assert text.startswith("### max speed")
     table = [line for line in text.splitlines() if line.startswith("| 2 |")]
-    assert [line.split("|")[2].strip() for line in table[:4]] == ["a: graph", "b: graphs", "c: loops", "c': loop-rr"]
-    ratios = table[4]
-    assert len(re.findall(r"\d+\.\d\dx", ratios)) == 6  # a/c, a/b, a/c' for fps and CPU per frame
+    labels = ["a: graph", "a0: graph-nobatch", "b: graphs", "c: loops", "c': loop-rr"]
+    assert [line.split("|")[2].strip() for line in table[:5]] == labels
+    ratios = table[5]
+    assert len(re.findall(r"\d+\.\d\dx", ratios)) == 8  # a/c, a/b, a/c', a/a0 for fps and CPU per frame
     for row in rows:
         assert row.frames == 2 * FRAMES and row.fps > 0 and row.cpu_ms_per_frame > 0
         assert 0 < row.latency_ms_p50 <= row.latency_ms_p95
