@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from flowpose.frame import Frame, Instance
+from flowpose.frame import EndOfStream, Frame, Instance
 
 ProcessResult = Frame | Mapping[str, Frame] | None
 """What ``process`` returns: one frame for every output, a frame per output name, or None
@@ -180,8 +180,13 @@ class Source(Node):
         """
         return True
 
-    def frames(self) -> Iterator[Frame]:
-        """Yield frames until the source ends (then end-of-stream is sent downstream)."""
+    def frames(self) -> Iterator[Frame | EndOfStream]:
+        """Yield frames until the source ends (then end-of-stream is sent downstream).
+
+        A source with several streams may also yield ``EndOfStream(self.name, stream=ID)``
+        when one stream ends alone: the runner passes it downstream as it is, and frames of
+        the other streams keep coming.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement frames()")
 
     def pause(self, seconds: float) -> bool:

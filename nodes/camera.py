@@ -216,7 +216,7 @@ class Camera(MultiStreamSource):
         else:
             self._reader.close()
 
-    def frames(self) -> Iterator[Frame | EndOfStream]:  # type: ignore[override]
+    def frames(self) -> Iterator[Frame | EndOfStream]:
         if self.multi:
             yield from self.stream_frames()
             return

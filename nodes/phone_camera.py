@@ -142,7 +142,7 @@ class PhoneCamera(Source):
                 ],
             )
 
-    def frames(self) -> Iterator[Frame | EndOfStream]:  # type: ignore[override]
+    def frames(self) -> Iterator[Frame | EndOfStream]:
         hub = self.hub
         while not self.stopping.is_set():
             upload = hub.take(STOP_CHECK_S)

@@ -140,7 +140,7 @@ class SyntheticScene(MultiStreamSource):
         if self.multi:
             self.stop_streams()
 
-    def frames(self) -> Iterator[Frame | EndOfStream]:  # type: ignore[override]
+    def frames(self) -> Iterator[Frame | EndOfStream]:
         if self.multi:
             yield from self.stream_frames()
             return
