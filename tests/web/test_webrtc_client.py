@@ -197,6 +197,24 @@ def test_viewers_pick_a_stream_and_are_let_go_when_they_leave(node: WebRTCView) 
         assert json.load(resp)["streams"] == ["green"]
 
 
+@pytest.mark.slow
+def test_a_viewer_that_vanishes_is_let_go(node: WebRTCView) -> None:
+    """A viewer that goes silent (a laptop closed, Wi-Fi lost) is dropped when ICE consent fails (~30 s)."""
+    base = f"http://127.0.0.1:{node.server.port}"
+    feeder = Feeder(node, {"cam": plain((255, 0, 0))})
+    loop = asyncio.new_event_loop()  # the viewer's loop: not running it freezes the viewer
+    pc: RTCPeerConnection | None = None
+    try:
+        got, pc = loop.run_until_complete(watch(base, "", 3))
+        assert len(got) == 3 and viewers(base) == 1
+        assert wait_viewers(base, 0, timeout=90) == 0  # no close, no DTLS goodbye: consent checks fail
+    finally:
+        feeder.stop()
+        if pc is not None:
+            loop.run_until_complete(pc.close())
+        loop.close()
+
+
 def test_bind_address_and_a_taken_port() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
