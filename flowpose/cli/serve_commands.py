@@ -7,9 +7,13 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowpose.serve import DEFAULT_PORT
 from flowpose.serve.auth import TOKEN_ENV, is_loopback, resolve_token
+
+if TYPE_CHECKING:
+    from flowpose.graph.validate import ValidGraph
 
 log = logging.getLogger("flowpose")
 
@@ -43,6 +47,16 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _stream_sources_in_processes(graph: ValidGraph) -> list[str]:
+    """Nodes that can hold streams (a StreamControl) but would run in a child process."""
+    return [
+        node.name
+        for node in graph.spec.nodes
+        if callable(getattr(graph.classes[node.name], "add_stream", None))
+        and (node.runner or graph.spec.defaults.runner) == "process"
+    ]
+
+
 def dispatch(args: argparse.Namespace) -> int:
     """Run ``flowpose serve``: load the graph, listen, run until the graph ends or a signal stops it."""
     from flowpose.cli.failures import format_failure
@@ -67,6 +81,12 @@ def dispatch(args: argparse.Namespace) -> int:
         if graph.spec.hosts:
             return _fail(
                 f"{args.graph} lists hosts ({', '.join(graph.spec.hosts)}): run its parts with flowpose run --host NAME"
+            )
+        remote = _stream_sources_in_processes(graph)
+        if remote:
+            return _fail(
+                f"{args.graph}: stream source {', '.join(map(repr, remote))} runs in its own process (runner: "
+                "process), where the API cannot reach its streams; run it as a thread (the default)"
             )
         runner = GraphRunner(graph)
     except GraphError as exc:
