@@ -82,7 +82,9 @@ def _check_params(
     except ModelCheckSkipped:  # `flowpose graph`: structure only, the node's model is not looked at
         problems = []
     for field_, message in problems:
-        col.add(("nodes", idx, "params", field_), spec.name, f"params.{field_}", message)
+        # A problem of the node as a whole (a missing extra) names no param.
+        where = f"params.{field_}" if field_ else "params"
+        col.add(("nodes", idx, "params", field_) if field_ else ("nodes", idx, "params"), spec.name, where, message)
     return params
 
 

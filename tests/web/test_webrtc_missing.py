@@ -55,3 +55,4 @@ def test_cli_says_it_in_one_line_and_fails(tmp_path: Path, subprocess_env: dict[
     assert "Traceback" not in res.stderr + res.stdout
     lines = [line for line in (res.stdout + res.stderr).splitlines() if INSTALL in line]
     assert len(lines) == 1 and "node 'view'" in lines[0], res.stdout + res.stderr
+    assert "params.:" not in lines[0]  # a problem of the whole node names no param
