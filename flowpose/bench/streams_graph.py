@@ -139,6 +139,7 @@ class RecordingSink(Node):
                 detect=hops.get("detector", (0, 0)),
                 pose=hops.get("pose", (0, 0)),
                 crops=len(posed),
+                detect_ms=frame.meta.get("detector", {}).get("ms"),
             )
         )
 
@@ -249,4 +250,20 @@ def run_graph_variant(
     failed = [r for r in results if r.exit_code != 0]
     if failed:
         raise RuntimeError(f"bench streams ({variant}, {streams} streams) failed: {failed[0].failure}")
+    if variant == "graph" and batching is not None:
+        log.pose_call_ms = _call_ms(results[0], "pose")
     return log
+
+
+def _call_ms(result: RunResult, node: str) -> float | None:
+    """A batching node's time per call: its median time per frame (a batch's time shared out) x frames per call.
+
+    The frames' hops cannot tell: each frame's ``t_in`` is when it joined the batch, and the
+    batch may have waited for more after the last one joined.
+    """
+    snap = next((s for s in result.stats if s.name == node), None)
+    if snap is None or snap.proc_ms_p50 is None:
+        return None
+    batches = snap.counters.get("batches", 0)
+    per_call = snap.counters.get("batched_frames", 0) / batches if batches else 1.0
+    return snap.proc_ms_p50 * per_call

@@ -37,6 +37,8 @@ class FrameRecord:
         detect: Start and end (ns) of the detector call that handled it (shared by a batch).
         pose: Start and end (ns) of the pose call that handled it (shared by a batch).
         crops: Crops the pose model ran for this frame.
+        detect_ms: The detector node's own time on the call (its ``meta["detector"]["ms"]``),
+            without the batch's gathering wait; None where the span is the call (loops).
     """
 
     stream: int
@@ -48,6 +50,7 @@ class FrameRecord:
     detect: tuple[int, int]
     pose: tuple[int, int]
     crops: int
+    detect_ms: float | None = None
 
 
 class StartGate:
@@ -103,11 +106,14 @@ class RunLog:
         gate: The run's start gate.
         records: One per timed frame, in the order they were done.
         errors: Failures in the run's own threads (a loop that raised), as text.
+        pose_call_ms: The pose node's time per call from the runner's stats, where the recorded
+            spans would include a batch's gathering wait (a batching graph); None otherwise.
     """
 
     gate: StartGate
     records: list[FrameRecord] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    pose_call_ms: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, record: FrameRecord) -> None:

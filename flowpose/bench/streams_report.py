@@ -11,8 +11,10 @@ Every variant's run is a :class:`flowpose.bench.streams_record.RunLog`, read the
 * **CPU ms per frame** — the process's CPU time (every thread) from the gate to the last
   frame, over the frames; **cores used** is that times the fps (2.0: both cores of this
   machine, all the time);
-* **stages** — detector calls (frames per call, ms per call) and pose calls (crops per call,
-  ms per call), from the spans recorded with each frame: frames of one batch share its end.
+* **stages** — detector calls (frames per call, ms per call: the node's own time) and pose
+  calls (crops per call, ms per call: the runner's time per frame x frames per call where
+  the pose node batches, else the call's span), from what each frame recorded: frames of
+  one batch share its end.
 """
 
 from __future__ import annotations
@@ -85,16 +87,21 @@ class StreamsResult:
     posed_per_frame: float
 
 
-def _calls(spans: list[tuple[int, int]]) -> tuple[int, float]:
+def _calls(spans: list[tuple[int, int]], own_ms: list[float | None] | None = None) -> tuple[int, float]:
     """How many distinct calls the spans are, and their median duration (ms).
 
-    Frames of one batch share the call's end; each took the batch from its own arrival, so a
-    call's duration is read from the last frame in (the call began once that one was there).
+    Frames of one batch share the call's end. A call's duration is the node's own figure
+    where there is one (``own_ms``, per span); else it is read from the last frame in, which
+    for a batch that waited on after it includes the wait.
     """
     starts: dict[int, int] = {}
-    for start, end in spans:
+    own: dict[int, float] = {}
+    for (start, end), ms in zip(spans, own_ms or [None] * len(spans), strict=True):
         starts[end] = max(start, starts.get(end, start))
-    return len(starts), float(np.median([(end - start) / 1e6 for end, start in starts.items()])) if starts else 0.0
+        if ms is not None:
+            own[end] = float(ms)
+    durations = [own.get(end, (end - start) / 1e6) for end, start in starts.items()]
+    return len(starts), float(np.median(durations)) if durations else 0.0
 
 
 def summarise(log: RunLog, variant: str, mode: str, streams: int, rate: float = 0.0) -> StreamsResult:
@@ -120,9 +127,11 @@ def summarise(log: RunLog, variant: str, mode: str, streams: int, rate: float = 
         else:
             per_stream.append(len(mine) / span_s)
     latency = np.array([(r.done_ns - r.capture_ns) / 1e6 for r in records])
-    det_calls, det_ms = _calls([r.detect for r in records])
+    det_calls, det_ms = _calls([r.detect for r in records], [r.detect_ms for r in records])
     pose_records = [r for r in records if r.crops]
     pose_calls, pose_ms = _calls([r.pose for r in pose_records])
+    if log.pose_call_ms is not None:
+        pose_ms = log.pose_call_ms
     held = float(np.mean([f >= HOLD_FRACTION * rate for f in per_stream])) if mode == "live" else 1.0
     return StreamsResult(
         variant=variant,

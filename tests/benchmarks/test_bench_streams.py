@@ -99,6 +99,21 @@ def _record(stream: int, index: int, points: list[np.ndarray]) -> FrameRecord:
     return FrameRecord(stream, index, 0, 1, 0, tuple(points), (0, 1), (1, 2), len(points))
 
 
+def test_a_batch_is_one_call_timed_by_the_node_not_by_its_gathering_wait() -> None:
+    log = RunLog(StartGate(2))
+    log.gate.t0_ns, ms = 0, 1_000_000
+    points = (np.zeros((17, 2), np.float32),)
+    # Two frames in one detector batch (same end): they joined at 0 and 2 ms, it ended at 20 ms,
+    # the node itself spent 6 ms; then two pose calls of their own, 4 and 8 ms long.
+    log.add(FrameRecord(0, 0, 0, 30 * ms, 0, points, (0, 20 * ms), (20 * ms, 24 * ms), 1, detect_ms=6.0))
+    log.add(FrameRecord(1, 0, 0, 30 * ms, 0, points, (2 * ms, 20 * ms), (22 * ms, 30 * ms), 1, detect_ms=6.0))
+    result = summarise(log, "graph", "max", 2)
+    assert (result.det_frames_per_call, result.det_ms_per_call) == (2.0, 6.0)
+    assert (result.pose_crops_per_call, result.pose_ms_per_call) == (1.0, 6.0)  # median of 4 and 8
+    log.pose_call_ms = 5.5  # a batching pose node's own figure wins over the spans
+    assert summarise(log, "graph", "max", 2).pose_ms_per_call == 5.5
+
+
 def test_keypoints_check_names_a_missing_person_and_a_skipped_frame() -> None:
     same = [_record(s, k, [np.zeros((17, 2), np.float32)]) for s in (0, 1) for k in range(2)]
     with pytest.raises(RuntimeError, match="stream 1 frame 0: loops posed 0 people, graph 1"):
