@@ -144,6 +144,10 @@ def _measure(args: argparse.Namespace, variants: list[str], modes: list[str], co
         decode_video(args.video, top, args.clip) if args.video else render_synthetic(top, args.clip, size, args.seed)
     )
     supported = batching_supported()
+    if supported and args.max_wait_ms is None:
+        from flowpose.nodes.detector import Detector
+
+        args.max_wait_ms = float(Detector.Params.model_fields["max_wait_ms"].default)
     batching = Batching(args.max_batch, args.max_wait_ms) if supported else None
     print(_header(args, clips, variants, batching), flush=True)
     stages = measure_stages(clips, counts, det, pose)
@@ -190,7 +194,7 @@ def main(args: argparse.Namespace) -> int:
         for name in ("frames", "clip", "repeats", "threads"):
             if getattr(args, name) < 1:
                 raise UsageError(f"--{name} must be >= 1, got {getattr(args, name)}")
-        if args.rate <= 0 or args.seconds <= 0 or args.max_wait_ms < 0 or args.max_batch < 0:
+        if args.rate <= 0 or args.seconds <= 0 or (args.max_wait_ms or 0) < 0 or args.max_batch < 0:
             raise UsageError("--rate and --seconds must be > 0, --max-wait-ms and --max-batch >= 0")
         if args.video and not Path(args.video).is_file():
             raise UsageError(f"video not found: {args.video}")

@@ -35,6 +35,11 @@ def add_parser(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--label", default="person", help="the detector class that is posed")
     p.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads per session, every variant")
     p.add_argument("--max-batch", type=int, default=0, help="graph (a): frames per batch; 0 = the stream count")
-    p.add_argument("--max-wait-ms", type=float, default=10.0, help="graph (a): wait for more frames of a batch")
+    p.add_argument(
+        "--max-wait-ms",
+        type=float,
+        default=None,
+        help="graph (a): wait for more frames of a batch; default: the nodes'",
+    )
     p.add_argument("--repeats", type=int, default=1, help="interleaved runs per variant (medians are shown)")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
