@@ -199,7 +199,12 @@ def main(args: argparse.Namespace) -> int:
         if args.video and not Path(args.video).is_file():
             raise UsageError(f"video not found: {args.video}")
         return _measure(args, variants, modes, counts)
-    except (UsageError, GraphError, ValueError) as exc:
+    except GraphError as exc:  # a model the nodes refuse: what the node said, on one line
+        flag = {"detector": "--detector", "pose": "--pose"}
+        text = "; ".join(f"{flag.get(p.node, p.node)}: {p.message}" for p in exc.problems)
+        print(f"bench streams: {text}", file=sys.stderr)
+        return 2
+    except (UsageError, ValueError) as exc:
         print(f"bench streams: {exc}", file=sys.stderr)
         return 2
     except RuntimeError as exc:  # a variant failed, or the keypoints differ
