@@ -129,7 +129,8 @@ def _header(args: argparse.Namespace, clips: Clips, variants: list[str], batchin
             f"ONNX Runtime intra-op threads: {args.threads} per session in every variant; sessions: "
             + ", ".join(f"{v} {sessions[v]}" for v in variants),
             batch,
-            f"max speed: {args.frames} frames per stream; live: {args.rate:g} fps per stream for {args.seconds:g} s; "
+            f"max speed: {args.frames} frames per stream, at least {args.total} in all; "
+            f"live: {args.rate:g} fps per stream for {args.seconds:g} s",
             f"{args.repeats} repeat(s); {os.cpu_count()} CPUs visible; load average {load}",
         ]
     )
@@ -157,8 +158,10 @@ def _measure(args: argparse.Namespace, variants: list[str], modes: list[str], co
     results: list[StreamsResult] = []
     for rep in range(args.repeats):
         for mode in modes:
-            rate, frames = (args.rate, live_frames) if mode == "live" else (0.0, args.frames)
             for n in counts:
+                # Max speed: a run long enough to time with few streams too.
+                max_frames = max(args.frames, -(-args.total // n))
+                rate, frames = (args.rate, live_frames) if mode == "live" else (0.0, max_frames)
                 # Interleaved, reversed every other repeat: load from elsewhere hits all alike.
                 order = variants if rep % 2 == 0 else variants[::-1]
                 kept = {}
@@ -191,7 +194,7 @@ def main(args: argparse.Namespace) -> int:
         counts = _ints(args.streams, "--streams")
         variants = _names(args.variants, VARIANTS, "variant(s)")
         modes = _names(args.modes, MODES, "mode(s)")
-        for name in ("frames", "clip", "repeats", "threads"):
+        for name in ("frames", "total", "clip", "repeats", "threads"):
             if getattr(args, name) < 1:
                 raise UsageError(f"--{name} must be >= 1, got {getattr(args, name)}")
         if args.rate <= 0 or args.seconds <= 0 or (args.max_wait_ms or 0) < 0 or args.max_batch < 0:

@@ -26,7 +26,10 @@ def add_parser(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", default="640x480", help="WxH of the synthetic scenes")
     p.add_argument("--seed", type=int, default=0, help="seed of stream 0's scene; stream i gets seed + i")
     p.add_argument("--clip", type=int, default=30, help="frames per stream held in memory (cycled)")
-    p.add_argument("--frames", type=int, default=20, help="timed frames per stream in a max-speed run")
+    p.add_argument("--frames", type=int, default=20, help="timed frames per stream in a max-speed run, at least")
+    p.add_argument(
+        "--total", type=int, default=160, help="timed frames of all streams in a max-speed run, at least (few streams)"
+    )
     p.add_argument("--seconds", type=float, default=4.0, help="length of a live run")
     p.add_argument("--rate", type=float, default=10.0, help="frames per second of each stream in a live run")
     p.add_argument("--detector", default="zoo:flowpose-det-synthetic", help="detector model (path or zoo:NAME)")

@@ -165,7 +165,7 @@ def test_video_streams_start_at_their_own_offset(tmp_path) -> None:
 
 def test_cli_prints_both_tables_and_writes_json(tmp_path, capsys) -> None:
     out = tmp_path / "streams.json"
-    args = ["bench", "streams", "--streams", "1", "--frames", "2", "--clip", "2", "--seconds", "0.3"]
+    args = ["bench", "streams", "--streams", "1", "--frames", "2", "--total", "1", "--clip", "2", "--seconds", "0.3"]
     code = main([*args, "--variants", "graph,loops", "--json", str(out)])
     text = capsys.readouterr().out
     assert code == 0, text
