@@ -182,6 +182,7 @@ def _measure(args: argparse.Namespace, variants: list[str], modes: list[str], co
     rows = median_results(results)
     print()
     print(format_report(rows, args.max_wait_ms if batching is not None else 0.0, args.rate), end="")
+    print("load average at the end: " + ", ".join(f"{v:.1f}" for v in os.getloadavg()))
     if args.json:
         report = {"results": [asdict(r) for r in rows], "stages": [asdict(c) for c in stages]}
         Path(args.json).write_text(json.dumps(report, indent=2))
