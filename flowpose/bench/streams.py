@@ -25,7 +25,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -140,6 +142,41 @@ def _measure(args: argparse.Namespace, variants: list[str], modes: list[str], co
     det, pose = node_params(args)
     _check_models(det, pose)
     size = _size(args.size)
+    with tempfile.TemporaryDirectory(prefix="flowpose-bench-streams-") as tmp:
+        if args.free_detector_batch:
+            det = {**det, "model": _freed_detector(args.detector, Path(tmp))}
+        return _measure_with(args, variants, modes, counts, det, pose, size)
+
+
+def _freed_detector(ref: str, folder: Path) -> str:
+    """A copy of the detector with a free batch axis (and its sidecar card, if any), in ``folder``."""
+    from flowpose.bench.streams_batchaxis import free_batch_axis
+    from flowpose.models.resolve import sidecar_path
+    from flowpose.zoo.fetch import resolve_model
+
+    try:
+        import onnx  # noqa: F401  (the copy is edited with it)
+    except ImportError:
+        raise UsageError("--free-detector-batch needs the onnx package (pip install onnx)") from None
+
+    src = resolve_model(ref)
+    dst = folder / f"{src.stem}-free-batch.onnx"
+    changed = free_batch_axis(src, dst)
+    if sidecar_path(src).is_file():
+        shutil.copyfile(sidecar_path(src), sidecar_path(dst))
+    print(f"detector: a copy of {src.name} with a free batch axis ({changed} Reshapes freed; a batch checked equal)")
+    return str(dst)
+
+
+def _measure_with(
+    args: argparse.Namespace,
+    variants: list[str],
+    modes: list[str],
+    counts: list[int],
+    det: dict,
+    pose: dict,
+    size: tuple[int, int],
+) -> int:
     top = max(counts)
     clips = (
         decode_video(args.video, top, args.clip) if args.video else render_synthetic(top, args.clip, size, args.seed)

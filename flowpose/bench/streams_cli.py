@@ -34,6 +34,12 @@ def add_parser(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rate", type=float, default=10.0, help="frames per second of each stream in a live run")
     p.add_argument("--detector", default="zoo:flowpose-det-synthetic", help="detector model (path or zoo:NAME)")
     p.add_argument("--detector-preset", help="card preset for a detector file without a card (e.g. yolox)")
+    p.add_argument(
+        "--free-detector-batch",
+        action="store_true",
+        help="run a copy of the detector with a free batch axis (checked equal image by image): what batching "
+        "the detector would gain from a re-export",
+    )
     p.add_argument("--pose", default="zoo:flowpose-person", help="pose model with a card (path or zoo:NAME)")
     p.add_argument("--label", default="person", help="the detector class that is posed")
     p.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads per session, every variant")

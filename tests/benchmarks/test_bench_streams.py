@@ -163,6 +163,42 @@ def test_video_streams_start_at_their_own_offset(tmp_path) -> None:
     assert levels == [[1, 2, 3, 4], [3, 4, 1, 2]]
 
 
+def test_a_detector_copy_with_a_free_batch_axis_runs_a_batch_like_image_by_image(tmp_path) -> None:
+    onnxruntime = pytest.importorskip("onnxruntime")
+    from flowpose.bench.streams_batchaxis import free_batch_axis
+    from flowpose.zoo.fetch import resolve_model
+
+    src = resolve_model("zoo:flowpose-det-synthetic")
+    with pytest.raises(onnxruntime.capi.onnxruntime_pybind11_state.InvalidArgument):
+        session = onnxruntime.InferenceSession(str(src), providers=["CPUExecutionProvider"])
+        session.run(None, {session.get_inputs()[0].name: np.zeros((2, 3, 256, 256), np.float32)})
+    assert free_batch_axis(src, tmp_path / "free.onnx") > 0  # checked against the original inside
+    session = onnxruntime.InferenceSession(str(tmp_path / "free.onnx"), providers=["CPUExecutionProvider"])
+    outputs = session.run(None, {session.get_inputs()[0].name: np.zeros((2, 3, 256, 256), np.float32)})
+    assert outputs[0].shape[0] == 2
+
+
+def test_a_model_whose_batch_cannot_be_freed_is_refused(tmp_path) -> None:
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    from flowpose.bench.streams_batchaxis import free_batch_axis
+
+    # Flattens everything to 4 values: a batch of 3 has 12, which no Reshape to [4] can take.
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"])],
+        "pinned",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
+        [helper.make_tensor("shape", TensorProto.INT64, [1], [4])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / "pinned.onnx"))
+    with pytest.raises(ValueError, match=r"does not run a batch|differs from the image-by-image runs"):
+        free_batch_axis(tmp_path / "pinned.onnx", tmp_path / "free.onnx")
+
+
 def test_cli_prints_both_tables_and_writes_json(tmp_path, capsys) -> None:
     out = tmp_path / "streams.json"
     args = ["bench", "streams", "--streams", "1", "--frames", "2", "--total", "1", "--clip", "2", "--seconds", "0.3"]
