@@ -109,11 +109,11 @@ def _check_models(det: dict, pose: dict) -> None:
     Raises:
         GraphError: When the Detector or the pose model does not validate.
     """
-    from flowpose.bench.streams_graph import _graph_data
+    from flowpose.bench.streams_graph import graph_data
     from flowpose.graph.spec import SourceMap
     from flowpose.graph.validate import validate_data
 
-    validate_data(_graph_data("check", [0], 1, 1, 0.0, 0, det, pose), SourceMap("<bench streams>"))
+    validate_data(graph_data("check", [0], 1, 1, 0.0, 0, det, pose), SourceMap("<bench streams>"))
 
 
 def _header(args: argparse.Namespace, clips: Clips, variants: list[str], batching: Batching | None) -> str:
@@ -155,7 +155,7 @@ def _freed_detector(ref: str, folder: Path) -> str:
     from flowpose.zoo.fetch import resolve_model
 
     try:
-        import onnx  # noqa: F401  (the copy is edited with it)
+        import onnx  # noqa: F401  (free_batch_axis edits the copy with it)
     except ImportError:
         raise UsageError("--free-detector-batch needs the onnx package (pip install onnx)") from None
 

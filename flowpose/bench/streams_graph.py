@@ -32,7 +32,15 @@ from flowpose.graph.spec import SourceMap
 from flowpose.graph.validate import validate_data
 from flowpose.node import Node, NodeParams, Source
 
-__all__ = ["GRAPH_VARIANTS", "Batching", "ClipSource", "RecordingSink", "batching_supported", "run_graph_variant"]
+__all__ = [
+    "GRAPH_VARIANTS",
+    "Batching",
+    "ClipSource",
+    "RecordingSink",
+    "batching_supported",
+    "graph_data",
+    "run_graph_variant",
+]
 
 GRAPH_VARIANTS = ("graph", "graph-nobatch", "graphs")
 _runs = itertools.count()
@@ -144,9 +152,10 @@ class RecordingSink(Node):
         )
 
 
-def _graph_data(
+def graph_data(
     run: str, streams: list[int], total: int, frames: int, rate: float, seed: int, det: dict, pose: dict
 ) -> dict:
+    """The graph of one run: ClipSource (``streams`` of ``total``) → Detector → TopdownPoseEstimator → sink."""
     # Lossless buffers deep enough for a frame of every stream: a full batch can gather.
     size = max(4, 2 * len(streams))
     here = __name__
@@ -241,7 +250,7 @@ def run_graph_variant(
     groups = [[s] for s in range(streams)] if variant == "graphs" else [list(range(streams))]
     try:
         graphs = [
-            validate_data(_graph_data(run, g, streams, frames, rate, seed, det, pose), SourceMap("<bench streams>"))
+            validate_data(graph_data(run, g, streams, frames, rate, seed, det, pose), SourceMap("<bench streams>"))
             for g in groups
         ]
         results = _run_together([GraphRunner(g) for g in graphs])
