@@ -3,9 +3,10 @@
 Every variant's run is a :class:`flowpose.bench.streams_record.RunLog`, read the same way:
 
 * **fps (all)** — timed frames over the time from the start gate to the last frame done;
-* **fps per stream** — max speed: a stream's frames over the same span; live: the rate its
-  frames came out at (frames - 1 over first to last done), so a stream falling behind shows
-  below its rate, and it *holds* the rate at >= 95 % of it;
+* **fps per stream** — max speed: a stream's frames over the time to its own last one (a
+  stream served late shows low); live: the rate its frames came out at (frames - 1 over
+  first to last done), so a stream falling behind shows below its rate, and it *holds* the
+  rate at >= 95 % of it;
 * **latency** — done minus capture (live: the frame's scheduled time; max speed: when it was
   handed out, so mostly time queued);
 * **CPU ms per frame** — the process's CPU time (every thread) from the gate to the last
@@ -125,7 +126,7 @@ def summarise(log: RunLog, variant: str, mode: str, streams: int, rate: float = 
         if mode == "live":
             per_stream.append((len(mine) - 1) / ((mine[-1] - mine[0]) / 1e9) if len(mine) > 1 else 0.0)
         else:
-            per_stream.append(len(mine) / span_s)
+            per_stream.append(len(mine) / max((mine[-1] - t0) / 1e9, 1e-9) if mine else 0.0)
     latency = np.array([(r.done_ns - r.capture_ns) / 1e6 for r in records])
     det_calls, det_ms = _calls([r.detect for r in records], [r.detect_ms for r in records])
     pose_records = [r for r in records if r.crops]
