@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import pytest
 import stream_sinks
+from stream_sinks import count, wait_until
 
 import sources_support as support
 from flowpose.engine.runtime import GraphRunner, RunResult
@@ -19,8 +20,6 @@ from flowpose.graph.problems import GraphError
 from flowpose.graph.validate import validate_text
 from flowpose.streams import StreamControl, StreamError, find_control, registered
 from sources_support import MjpegServer
-
-SINK = "{name: sink, type: 'stream_sinks:StreamSink', inputs: [frames], params: {%s}}"
 
 
 @pytest.fixture(autouse=True)
@@ -40,15 +39,12 @@ def stamped_video(path: Path, frames: int) -> Path:
 
 
 def graph(camera_params: str, sink_params: str = "stamped: true") -> str:
-    return (
-        "nodes:\n"
-        f"  - {{name: camera, type: Camera, outputs: [frames], params: {{{camera_params}}}}}\n"
-        f"  - {SINK % sink_params}\n"
-    )
+    camera = f"{{name: camera, type: Camera, outputs: [frames], params: {{{camera_params}}}}}"
+    return stream_sinks.graph(camera, sink_params)
 
 
 def run(camera_params: str, sink_params: str = "stamped: true") -> RunResult:
-    return GraphRunner(validate_text(graph(camera_params, sink_params), "t.yaml")).run(handle_signals=False)
+    return stream_sinks.run(graph(camera_params, sink_params))
 
 
 def numbers(stream: str) -> list[int]:
@@ -199,17 +195,6 @@ def running(text: str) -> Iterator[Running]:
     finally:
         run.runner.request_stop(0)
         run.result = run.runner.wait()
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.02)
-
-
-def count(stream: str) -> int:
-    return len(stream_sinks.arrived("sink", stream))
 
 
 @pytest.mark.timeout(90)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import stream_sinks
+from stream_sinks import count, wait_until
 
 import sources_support as support
 from flowpose.engine.runtime import GraphRunner, RunResult
@@ -29,15 +29,12 @@ def _clear() -> None:
 
 
 def graph(scene_params: str, sink_params: str = "keep: true") -> str:
-    return (
-        "nodes:\n"
-        f"  - {{name: scene, type: SyntheticScene, outputs: [frames], params: {{{SMALL}, {scene_params}}}}}\n"
-        f"  - {{name: sink, type: 'stream_sinks:StreamSink', inputs: [frames], params: {{{sink_params}}}}}\n"
-    )
+    scene = f"{{name: scene, type: SyntheticScene, outputs: [frames], params: {{{SMALL}, {scene_params}}}}}"
+    return stream_sinks.graph(scene, sink_params)
 
 
 def run(scene_params: str, sink_params: str = "keep: true") -> RunResult:
-    return GraphRunner(validate_text(graph(scene_params, sink_params), "t.yaml")).run(handle_signals=False)
+    return stream_sinks.run(graph(scene_params, sink_params))
 
 
 def frames_of(stream: str) -> list[Frame]:
@@ -96,17 +93,6 @@ def test_each_live_stream_is_paced_at_fps() -> None:
 def test_streams_param_is_checked() -> None:
     with pytest.raises(GraphError, match=r"params\.streams"):
         validate_text(graph("streams: 0"), "g.yaml")
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.02)
-
-
-def count(stream: str) -> int:
-    return len(stream_sinks.arrived("sink", stream))
 
 
 @pytest.mark.timeout(90)

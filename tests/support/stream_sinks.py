@@ -2,7 +2,8 @@
 
 Graphs load it as ``stream_sinks:StreamSink``. It keeps, per node name, every frame's stream,
 id and the number a stamped image carries (:func:`sources_support.read_counter`), the order
-frames came in, and each ``end_stream`` call; :func:`reset` clears it between tests.
+frames came in, and each ``end_stream`` call; :func:`reset` clears it between tests. :func:`graph`,
+:func:`run`, :func:`count` and :func:`wait_until` are what the source tests share around it.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import Field
 
+from flowpose.engine.runtime import GraphRunner, RunResult
 from flowpose.frame import Frame
+from flowpose.graph.validate import validate_text
 from flowpose.node import Node, NodeParams, StopGraph
 from sources_support import read_counter
 
@@ -51,6 +55,30 @@ def ended(node: str) -> list[str]:
     """A snapshot of the streams whose end reached ``node``, in order."""
     with _lock:
         return [stream for stream, _ in ENDED[node]]
+
+
+def graph(source: str, sink_params: str = "") -> str:
+    """A graph text: the flow-style node ``source`` (output ``frames``) feeding a StreamSink named ``sink``."""
+    sink = f"{{name: sink, type: 'stream_sinks:StreamSink', inputs: [frames], params: {{{sink_params}}}}}"
+    return f"nodes:\n  - {source}\n  - {sink}\n"
+
+
+def run(text: str) -> RunResult:
+    """Validate ``text`` and run the graph to its end in this thread."""
+    return GraphRunner(validate_text(text, "t.yaml")).run(handle_signals=False)
+
+
+def count(stream: str, node: str = "sink") -> int:
+    """How many frames of ``stream`` reached ``node`` so far."""
+    return len(arrived(node, stream))
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    """Poll ``check`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.02)
 
 
 def end_position(node: str, stream: str) -> int:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import ssl
 import struct
-import time
-from collections.abc import Callable
 
 import cv2
 import numpy as np
 import pytest
 import stream_sinks
+from stream_sinks import wait_until
 from websockets.sync.client import ClientConnection, connect
 
 from flowpose.nodes.phone_hub import lookup
@@ -42,13 +41,6 @@ def send(ws: ClientConnection, seq: int) -> bool:
     ack = json.loads(ws.recv(timeout=10))
     assert ack["type"] == "ack" and ack["seq"] == seq
     return ack["dropped"]
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.02)
 
 
 @pytest.mark.timeout(60)
