@@ -11,20 +11,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # test_serve_support, as the subprocess imports it
 
-from test_serve_support import Served, env_with_support, start_serve, wait_for, wait_ready
+from test_serve_support import Served, env_with_support, serving, start_serve, wait_for, wait_ready
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """One server for the module's tests (starting a graph is the slow part)."""
-    import os
-
-    server = start_serve(tmp_path_factory.mktemp("serve"), env_with_support(dict(os.environ)))
-    wait_ready(server)
-    yield server
-    code = server.stop(signal.SIGTERM)
-    assert code == 143, server.stderr()
-    assert "Traceback" not in server.stderr(), server.stderr()
+    with serving(tmp_path_factory.mktemp("serve"), signal.SIGTERM) as server:
+        yield server
 
 
 def test_a_stream_added_while_running_is_counted_and_a_removed_one_stops(served: Served) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # test_serve_support, as the subprocess imports it
 
-from test_serve_support import Served, env_with_support, start_serve, wait_ready
+from test_serve_support import Served, serving
 
 from flowpose.serve.openapi import document
 from flowpose.serve.routes import Api, GraphView
@@ -78,10 +77,8 @@ def _check(reply_body: Any, method: str, path: str, status: int) -> None:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    server = start_serve(tmp_path_factory.mktemp("serve"), env_with_support(dict(os.environ)))
-    wait_ready(server)
-    yield server
-    assert server.stop(signal.SIGTERM) == 143, server.stderr()
+    with serving(tmp_path_factory.mktemp("serve"), signal.SIGTERM) as server:
+        yield server
 
 
 def test_the_served_document_is_this_one(served: Served) -> None:

@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -249,6 +250,20 @@ def wait_for(what: str, check: Callable[[], bool], served: Served | None = None,
 def wait_ready(served: Served) -> None:
     """Until the graph's multi-stream source has registered (the graph is running)."""
     wait_for("a registered stream source", lambda: served.call("GET", "/api/health").body["stream_sources"] > 0, served)
+
+
+@contextmanager
+def serving(tmp_path: Path, stop: signal.Signals = signal.SIGTERM) -> Iterator[Served]:
+    """``flowpose serve`` of the support graph, running; on leaving, ``stop`` must end it cleanly.
+
+    Cleanly: exit code 128 + the signal (130 for SIGINT, 143 for SIGTERM) and no traceback. The
+    serve tests share one such server per module, as starting a graph is the slow part.
+    """
+    server = start_serve(tmp_path, env_with_support(dict(os.environ)))
+    wait_ready(server)
+    yield server
+    assert server.stop(stop) == 128 + stop, server.stderr()
+    assert "Traceback" not in server.stderr(), server.stderr()
 
 
 def free_port() -> int:

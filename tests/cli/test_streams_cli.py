@@ -13,15 +13,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # test_serve_support, as the subprocess imports it
 
-from test_serve_support import FLOWPOSE, Served, env_with_support, free_port, start_serve, wait_for, wait_ready
+from test_serve_support import FLOWPOSE, Served, free_port, serving, wait_for
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    server = start_serve(tmp_path_factory.mktemp("serve"), env_with_support(dict(os.environ)))
-    wait_ready(server)
-    yield server
-    assert server.stop(signal.SIGINT) == 130, server.stderr()
+    with serving(tmp_path_factory.mktemp("serve"), signal.SIGINT) as server:
+        yield server
 
 
 def streams(
