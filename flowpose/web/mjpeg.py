@@ -12,11 +12,13 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import cv2
 import numpy as np
+
+from flowpose.web.plain_handler import PlainHandler
 
 log = logging.getLogger(__name__)
 
@@ -161,14 +163,10 @@ class ViewServer:
         self._thread.join(2.0)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(PlainHandler):
     view: ViewServer
-    protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 (http.server calls it by this name)
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         if url.path == "/stream.mjpg":
@@ -191,14 +189,6 @@ class _Handler(BaseHTTPRequestHandler):
         # How a page there reaches the server's root with relative URLs (works behind a proxy's subpath).
         query["root"] = ["../" * (prefix.count("/") - 1 + rest.count("/")) or "./"]
         return self.view.routes[prefix]
-
-    def _send(self, status: int, content_type: str, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
 
     def _stream(self, query: dict[str, list[str]]) -> None:
         frames = self.view.frames

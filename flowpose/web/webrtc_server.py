@@ -16,11 +16,12 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
+from flowpose.web.plain_handler import PlainHandler
 from flowpose.web.webrtc_track import NewestFrames, NewestFrameTrack
 
 log = logging.getLogger(__name__)
@@ -186,14 +187,10 @@ class WebRTCServer:
             self.loop.close()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(PlainHandler):
     server_: WebRTCServer
-    protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 (http.server calls it by this name)
         url = urlsplit(self.path)
         route = self.server_.routes.get(url.path)
         if route is None:
@@ -201,7 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(*route(parse_qs(url.query)))
 
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 (http.server calls it by this name)
         if urlsplit(self.path).path != "/offer":
             self._send(404, TEXT, b"Not found\n")
             return
@@ -217,11 +214,3 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(exc.status, TEXT, f"{exc}\n".encode())
             return
         self._send(200, JSON, json.dumps(answer).encode())
-
-    def _send(self, status: int, content_type: str, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
