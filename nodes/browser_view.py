@@ -23,7 +23,7 @@ from pydantic import Field
 from flowpose.frame import Frame
 from flowpose.node import Node, NodeParams
 from flowpose.nodes.browser_view_stats import TraceStats
-from flowpose.web.lan import lan_addresses, url_host
+from flowpose.web.lan import view_url
 from flowpose.web.mjpeg import LatestFrames, ViewServer, stream_param
 from flowpose.web.qr import print_banner
 
@@ -63,12 +63,10 @@ class BrowserView(Node):
                 f"pick another with --set {self.name}.port=8089 (0 = any free port)"
             ) from exc
         self.server.start()
-        lan = lan_addresses()
-        shown = lan[0] if p.host in ("", "0.0.0.0", "::") and lan else p.host
-        self.url = f"http://{url_host(shown)}:{self.server.port}/"
+        self.url, reachable = view_url(p.host, self.server.port)
         self.log.info("live view at %s", self.url)
         if p.banner:
-            print_banner(f"BrowserView {self.name!r}", self.url, [], qr=shown not in ("127.0.0.1", "localhost", "::1"))
+            print_banner(f"BrowserView {self.name!r}", self.url, [], qr=reachable)
 
     def process(self, frame: Frame) -> None:
         self.frames.put(frame.source, frame.image)

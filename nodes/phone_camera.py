@@ -29,14 +29,13 @@ from flowpose.streams import StreamInfo
 from flowpose.streams import register as register_control
 from flowpose.streams import unregister as unregister_control
 from flowpose.web.home import TOKEN_FILE, config_dir, load_token
-from flowpose.web.lan import lan_addresses, url_host
+from flowpose.web.lan import ANY_ADDRESS, lan_addresses, url_host
 from flowpose.web.qr import print_banner
 from flowpose.web.tls import ensure_certificate
 
 # The source waits for uploads on a condition; the timeout only bounds how long a graph stop
 # waits for a source with no phone sending (frames wake it at once).
 STOP_CHECK_S = 0.2
-ANY_ADDRESS = ("", "0.0.0.0", "::")
 
 
 def render_page(config: Mapping[str, Any]) -> bytes:

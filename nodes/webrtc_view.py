@@ -23,7 +23,7 @@ from pydantic import Field
 
 from flowpose.frame import Frame
 from flowpose.node import Node, NodeParams
-from flowpose.web.lan import lan_addresses, url_host
+from flowpose.web.lan import view_url
 from flowpose.web.qr import print_banner
 from flowpose.web.webrtc_page import render_page
 
@@ -67,12 +67,10 @@ class WebRTCView(Node):
         p = self.params
         self.server = self._bind(p.port)
         self.server.start()
-        lan = lan_addresses()
-        shown = lan[0] if p.host in ("", "0.0.0.0", "::") and lan else p.host
-        self.url = f"http://{url_host(shown)}:{self.server.port}/"
+        self.url, reachable = view_url(p.host, self.server.port)
         self.log.info("WebRTC view at %s", self.url)
         if p.banner:
-            print_banner(f"WebRTCView {self.name!r}", self.url, [], qr=shown not in ("127.0.0.1", "localhost", "::1"))
+            print_banner(f"WebRTCView {self.name!r}", self.url, [], qr=reachable)
 
     def _bind(self, port: int) -> WebRTCServer:
         """A server on ``port``, or on any free port when that one is taken (as Display's stand-in view)."""

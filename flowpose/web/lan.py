@@ -9,6 +9,8 @@ import socket
 # route to the target. Private ranges and a public one cover home, office and phone-hotspot
 # networks, with or without a default route to the internet.
 ROUTE_PROBES = ("192.168.255.254", "10.255.255.254", "172.31.255.254", "198.51.100.1")
+ANY_ADDRESS = ("", "0.0.0.0", "::")  # bound to every interface
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")  # reachable from this machine only
 
 
 def _route_address(target: str) -> str | None:
@@ -54,3 +56,17 @@ def url_host(host: str) -> str:
         return f"[{host}]" if ipaddress.ip_address(host).version == 6 else host
     except ValueError:
         return host  # a name
+
+
+def view_url(host: str, port: int) -> tuple[str, bool]:
+    """The ``http://`` URL to show for a viewer bound to ``host``:``port``, and whether the LAN reaches it.
+
+    Bound to every interface, the URL names the machine's first LAN address, so a phone can open
+    it (or scan it as a QR code); bound to one address, it names that one.
+
+    Returns:
+        The URL (ending in ``/``) and True when other devices can reach it (a QR code is worth showing).
+    """
+    lan = lan_addresses()
+    shown = lan[0] if host in ANY_ADDRESS and lan else host
+    return f"http://{url_host(shown)}:{port}/", shown not in LOCAL_HOSTS

@@ -141,3 +141,13 @@ def test_private_files_are_written_atomically(tmp_path: Path) -> None:
     assert path.read_bytes() == b"two" and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in path.parent.iterdir()] == ["secret"]  # no temp files left
     assert os.access(path, os.R_OK)
+
+
+def test_view_url_names_the_lan_address_only_when_bound_to_every_interface() -> None:
+    assert lan.view_url("127.0.0.1", 8089) == ("http://127.0.0.1:8089/", False)
+    assert lan.view_url("::1", 8089) == ("http://[::1]:8089/", False)
+    assert lan.view_url("192.168.1.2", 80) == ("http://192.168.1.2:80/", True)
+    found = lan.lan_addresses()
+    url, reachable = lan.view_url("0.0.0.0", 8089)
+    # With no network but loopback there is no LAN address to name: the URL keeps the host as bound.
+    assert (url, reachable) == ((f"http://{found[0]}:8089/", True) if found else ("http://0.0.0.0:8089/", True))
