@@ -81,6 +81,27 @@ def _summary(runner: GraphRunner, result: RunResult) -> dict[str, object]:
     }
 
 
+def run_with_table(runner: GraphRunner, live_table: bool) -> RunResult:
+    """Run the graph to its end, with the live stats table on stderr when ``live_table``."""
+    if not live_table:
+        return runner.run()
+    with LiveTable(runner):
+        return runner.run()
+
+
+def report_run(args: argparse.Namespace, runner: GraphRunner, result: RunResult) -> None:
+    """What a finished run leaves (``run`` and ``serve`` alike): its failure, ``--stats``, ``--stats-json``."""
+    if result.failure is not None:
+        # print, not log: shown under -q too; one line for errors of the environment
+        print(format_failure(result.failure, args.verbose), file=sys.stderr)
+    if args.stats:
+        print(format_table(result.stats), file=sys.stderr)
+    name = runner.graph.spec.name
+    log.info("graph %r ended with exit code %d after %.2f s", name, result.exit_code, result.duration_s)
+    if args.stats_json:
+        Path(args.stats_json).write_text(json.dumps(_summary(runner, result), indent=2) + "\n", encoding="utf-8")
+
+
 def _run(args: argparse.Namespace, graph: ValidGraph) -> int:
     host = getattr(args, "host", None)
     try:
@@ -92,19 +113,8 @@ def _run(args: argparse.Namespace, graph: ValidGraph) -> int:
     policies = ", ".join(f"{n}={b.spec.policy}/{b.spec.size}" for n, b in runner.buffers.items())
     part = f"host {host!r} of " if host else ""
     log.info("running %s%r (%d nodes; buffers %s)", part, graph.spec.name, len(runner.stats), policies)
-    if args.stats:
-        with LiveTable(runner):
-            result = runner.run()
-    else:
-        result = runner.run()
-    if result.failure is not None:
-        # print, not log: shown under -q too; one line for errors of the environment
-        print(format_failure(result.failure, args.verbose), file=sys.stderr)
-    if args.stats:
-        print(format_table(result.stats), file=sys.stderr)
-    log.info("graph %r ended with exit code %d after %.2f s", graph.spec.name, result.exit_code, result.duration_s)
-    if args.stats_json:
-        Path(args.stats_json).write_text(json.dumps(_summary(runner, result), indent=2) + "\n", encoding="utf-8")
+    result = run_with_table(runner, args.stats)
+    report_run(args, runner, result)
     if args.trace and runner.trace is not None:
         runner.trace.write(args.trace)
         log.info("trace written to %s (open it in https://ui.perfetto.dev)", args.trace)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flowpose.serve import DEFAULT_PORT
@@ -59,10 +57,8 @@ def _stream_sources_in_processes(graph: ValidGraph) -> list[str]:
 
 def dispatch(args: argparse.Namespace) -> int:
     """Run ``flowpose serve``: load the graph, listen, run until the graph ends or a signal stops it."""
-    from flowpose.cli.failures import format_failure
-    from flowpose.cli.graph_commands import LiveTable, _summary
+    from flowpose.cli.graph_commands import report_run, run_with_table
     from flowpose.engine.runtime import GraphRunner
-    from flowpose.engine.stats import format_table
     from flowpose.graph.problems import GraphError
     from flowpose.graph.validate import load_graph
     from flowpose.serve.routes import Api, GraphView
@@ -115,20 +111,10 @@ def dispatch(args: argparse.Namespace) -> int:
     server.start()
     log.info("running %r (%d nodes) with its control API at %s/api", graph.spec.name, len(runner.stats), url)
     try:
-        if args.stats:
-            with LiveTable(runner):
-                result = runner.run()
-        else:
-            result = runner.run()
+        result = run_with_table(runner, args.stats)
     finally:
         server.stop()
-    if result.failure is not None:
-        print(format_failure(result.failure, args.verbose), file=sys.stderr)
-    if args.stats:
-        print(format_table(result.stats), file=sys.stderr)
-    log.info("graph %r ended with exit code %d after %.2f s", graph.spec.name, result.exit_code, result.duration_s)
-    if args.stats_json:
-        Path(args.stats_json).write_text(json.dumps(_summary(runner, result), indent=2) + "\n", encoding="utf-8")
+    report_run(args, runner, result)
     return result.exit_code
 
 
