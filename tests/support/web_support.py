@@ -1,10 +1,13 @@
-"""Helpers for the web-node tests: a graph running in a thread, and a sink that counts frames
-per source and lets a test wait for them (on a condition, not by polling)."""
+"""Helpers for the web-node tests: a free port, a plain GET, a graph running in a thread, and a
+sink that counts frames per source and lets a test wait for them (on a condition, not by polling)."""
 
 from __future__ import annotations
 
+import socket
 import textwrap
 import threading
+import urllib.error
+import urllib.request
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +54,22 @@ def wait_until(predicate: Callable[[dict[str, list[Got]]], bool], timeout: float
 def count(source: str) -> int:
     with _cond:
         return len(GOT[source])
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (a graph's node gets it: its own is not visible)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get(url: str) -> tuple[int, str, bytes]:
+    """GET ``url``: the status, the Content-Type and the body, error replies included."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, resp.headers["Content-Type"], resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers["Content-Type"], err.read()
 
 
 class RunningGraph:

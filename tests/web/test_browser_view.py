@@ -18,7 +18,7 @@ import pytest
 from browser_support import Chromium, assert_not_blank, save_screenshot
 from flowpose.nodes.browser_view import BrowserView
 from flowpose.web.mjpeg import BOUNDARY
-from web_support import RunningGraph
+from web_support import RunningGraph, free_port, get
 
 GRAPH = """
 nodes:
@@ -26,12 +26,6 @@ nodes:
   - {name: vis, type: Visualizer, inputs: [frames], outputs: [annotated]}
   - {name: view, type: BrowserView, inputs: [annotated], params: {port: 0, banner: false, title: 'Test <view>'}}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -50,14 +44,6 @@ def view() -> Iterator[str]:
                     raise
                 time.sleep(0.05)
         yield url
-
-
-def get(url: str) -> tuple[int, str, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return resp.status, resp.headers["Content-Type"], resp.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers["Content-Type"], err.read()
 
 
 def read_mjpeg_parts(url: str, count: int) -> list[np.ndarray]:

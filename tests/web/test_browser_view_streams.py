@@ -24,6 +24,7 @@ from browser_support import Chromium, Page, assert_not_blank, save_screenshot
 from flowpose.frame import Frame
 from flowpose.nodes.browser_view import BrowserView
 from flowpose.web.mjpeg import BOUNDARY
+from web_support import get
 
 #: Each stream's background colour (BGR): a tile, a JPEG or an MJPEG part shows whose frame it is.
 COLOURS = {
@@ -102,14 +103,6 @@ def view() -> Iterator[tuple[str, Feeder]]:
     finally:
         feeder.stop()
         node.close()
-
-
-def get(url: str) -> tuple[int, str, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return resp.status, resp.headers["Content-Type"], resp.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers["Content-Type"], err.read()
 
 
 def streams_shown(url: str) -> list[str]:

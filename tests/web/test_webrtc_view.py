@@ -6,7 +6,6 @@ Skipped without aiortc (the ``webrtc`` extra; CI does not install it).
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +17,7 @@ import pytest
 pytest.importorskip("aiortc", reason="WebRTCView needs the webrtc extra: pip install 'flowpose[webrtc]'")
 
 from browser_support import Chromium, assert_not_blank, save_screenshot
-from web_support import RunningGraph
+from web_support import RunningGraph, free_port
 
 GRAPH = """
 nodes:
@@ -26,12 +25,6 @@ nodes:
   - {name: vis, type: Visualizer, inputs: [frames], outputs: [annotated]}
   - {name: view, type: WebRTCView, inputs: [annotated], params: {port: 0, banner: false, title: 'Live <webrtc>'}}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def get_json(url: str) -> dict:
