@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -21,6 +21,8 @@ from flowpose.synthetic import SyntheticScene as SceneGenerator
 
 SYNTHETIC = "synthetic"
 """The source value that names a synthetic scene stream."""
+
+T = TypeVar("T")
 
 
 def ground_truth_record(obj: GroundTruthObject) -> dict[str, Any]:
@@ -95,19 +97,34 @@ class SyntheticReader:
     def items(self, ctx: ReadContext) -> Iterator[StreamItem]:
         s = self.settings
         period = 1.0 / s.config.fps if s.live or s.realtime else 0.0
-        next_t = time.monotonic()
-        for scene_frame in self._scene:
-            if period:
-                # Deadlines keep the average rate exact; after a stall, restart from now.
-                next_t = max(next_t + period, time.monotonic())
-                if not ctx.pause(next_t - time.monotonic()):
-                    return
-            elif ctx.stopped():
-                return
+        for scene_frame in paced(self._scene, period, ctx.pause, ctx.stopped):
             yield scene_item(scene_frame, s.emit_instances)
 
     def close(self) -> None:
         """Nothing to release: the scene lives in memory."""
+
+
+def paced(
+    frames: Iterable[T], period: float, pause: Callable[[float], bool], stopped: Callable[[], bool] | None = None
+) -> Iterator[T]:
+    """``frames``, one per ``period`` seconds (0: as fast as they are taken), until told to stop.
+
+    Args:
+        frames: What to pace (rendered lazily: each is made before its wait).
+        period: Seconds between frames; 0 paces nothing.
+        pause: Waits the given seconds (longer while paused); False when the reader must stop.
+        stopped: Whether the reader must stop, asked between unpaced frames (None: never).
+    """
+    next_t = time.monotonic()
+    for item in frames:
+        if period:
+            # Deadlines keep the average rate exact; after a stall, restart from now.
+            next_t = max(next_t + period, time.monotonic())
+            if not pause(next_t - time.monotonic()):
+                return
+        elif stopped is not None and stopped():
+            return
+        yield item
 
 
 def scene_item(scene_frame: Any, emit_instances: bool) -> StreamItem:

@@ -8,7 +8,6 @@ benchmarked without a camera, a video or a model: every frame carries its ground
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Iterator
 
 from pydantic import Field
@@ -22,6 +21,7 @@ from flowpose.nodes.stream_synthetic import (
     SceneSettings,
     ground_truth_instance,
     ground_truth_record,
+    paced,
     scene_item,
 )
 from flowpose.synthetic import SceneConfig
@@ -146,12 +146,6 @@ class SyntheticScene(MultiStreamSource):
             return
         p = self.params
         period = 1.0 / p.fps if p.live or p.realtime else 0.0
-        next_t = time.monotonic()
-        for scene_frame in self._scene:
-            if period:
-                # Deadlines keep the average rate exact; after a stall, restart from now.
-                next_t = max(next_t + period, time.monotonic())
-                if not self.pause(next_t - time.monotonic()):
-                    return
+        for scene_frame in paced(self._scene, period, self.pause):
             item = scene_item(scene_frame, p.emit_instances)
             yield self.make_frame(item.image, instances=item.instances, meta=item.meta)
