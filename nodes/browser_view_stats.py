@@ -12,8 +12,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from flowpose.engine.stats import percentile_ms
 from flowpose.frame import Frame
+from flowpose.percentiles import percentile_ms
 
 WINDOW = 300  # recent frames the figures are computed over
 

@@ -6,16 +6,9 @@ import time
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
+from flowpose.percentiles import percentile_ms
 
 WINDOW = 10_000  # samples kept for percentiles: the recent past, bounded memory
-
-
-def percentile_ms(samples_ns: deque[int] | list[int], q: float) -> float | None:
-    """The ``q``-th percentile of nanosecond samples, in milliseconds (None if empty)."""
-    if not samples_ns:
-        return None
-    return float(np.percentile(np.fromiter(samples_ns, dtype=np.int64, count=len(samples_ns)), q)) / 1e6
 
 
 @dataclass

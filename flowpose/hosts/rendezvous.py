@@ -23,7 +23,7 @@ from zmq.utils.monitor import recv_monitor_message
 from flowpose.hosts.plan import rendezvous_endpoints
 from flowpose.hosts.security import HANDSHAKE_FAILED, Curve, HandshakeWatch, describe_handshake_failure
 from flowpose.hosts.spec import HostSpec
-from flowpose.runners.protocol import StopPipe
+from flowpose.transport.stop_pipe import StopPipe
 
 log = logging.getLogger(__name__)
 

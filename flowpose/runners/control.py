@@ -25,7 +25,7 @@ from typing import Any
 import msgpack
 import zmq
 
-from flowpose.runners.protocol import StopPipe
+from flowpose.transport.stop_pipe import StopPipe
 
 log = logging.getLogger(__name__)
 

@@ -47,11 +47,11 @@ from flowpose.runners.protocol import (
     MAX_PART_BYTES,
     PREFIX,
     SEQ,
-    StopPipe,
     link_socket,
 )
 from flowpose.runners.shm_writer import SlotWriter
 from flowpose.transport import BadMessageCounter, WireError, encode
+from flowpose.transport.stop_pipe import StopPipe
 
 log = logging.getLogger(__name__)
 

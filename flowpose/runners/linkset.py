@@ -14,9 +14,10 @@ from flowpose.engine.buffers import LATEST, Buffer, Inbox, QueueSpec
 from flowpose.engine.stats import NodeStats
 from flowpose.hosts.security import Curve, HandshakeWatch
 from flowpose.runners.links import LinkSender
-from flowpose.runners.protocol import LINK_WINDOW, StopPipe
+from flowpose.runners.protocol import LINK_WINDOW
 from flowpose.runners.receiver import LinkInbox, LinkReader, LinkReceiver
 from flowpose.runners.shm import shm_available
+from flowpose.transport.stop_pipe import StopPipe
 
 log = logging.getLogger(__name__)
 

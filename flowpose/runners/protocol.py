@@ -1,4 +1,4 @@
-"""The link protocol's constants and the two small pieces both ends use.
+"""The link protocol's constants and the socket both ends use.
 
 Sender -> receiver: ``[PREFIX (+ slot info), header(, image)]``. Receiver -> sender: ``HELLO``
 + :data:`HELLO_BODY` or ``ACK`` + :data:`ACK_BODY` + released sequence numbers (:data:`SEQ`).
@@ -7,7 +7,6 @@ See :mod:`flowpose.runners.links` for what they mean.
 
 from __future__ import annotations
 
-import os
 import struct
 
 import zmq
@@ -32,29 +31,6 @@ HELLO, ACK = b"H", b"A"
 HELLO_BODY = struct.Struct("<IQ")  # window, reader epoch
 ACK_BODY = struct.Struct("<QQ")  # sender epoch, sequence number; then released sequence numbers
 SEQ = struct.Struct("<Q")
-
-
-class StopPipe:
-    """A level-triggered stop signal that pollers can wait on (a pipe nobody reads)."""
-
-    def __init__(self) -> None:
-        self._r, self._w = os.pipe()
-        self.is_set = False
-
-    def fileno(self) -> int:
-        """The read end, readable once :meth:`set` was called."""
-        return self._r
-
-    def set(self) -> None:
-        """Wake every poller that includes this pipe, now and later."""
-        if not self.is_set:
-            self.is_set = True
-            os.write(self._w, b"x")
-
-    def close(self) -> None:
-        """Release the file descriptors."""
-        os.close(self._r)
-        os.close(self._w)
 
 
 def link_socket(ctx: zmq.Context, rcvhwm: int, sndhwm: int, max_part_bytes: int) -> zmq.Socket:

@@ -37,11 +37,11 @@ from flowpose.runners.protocol import (
     MAX_PART_BYTES,
     PREFIX,
     SEQ,
-    StopPipe,
     link_socket,
 )
 from flowpose.runners.shm import SlotReader
 from flowpose.transport import BadMessageCounter, WireError
+from flowpose.transport.stop_pipe import StopPipe
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,10 @@ from flowpose.engine.buffers import Buffer, Inbox, QueueSpec
 from flowpose.frame import Frame
 from flowpose.runners import links
 from flowpose.runners.links import LinkSender
-from flowpose.runners.protocol import HELLO, MAX_CONTROL_BYTES, MAX_PART_BYTES, PREFIX, StopPipe
+from flowpose.runners.protocol import HELLO, MAX_CONTROL_BYTES, MAX_PART_BYTES, PREFIX
 from flowpose.runners.receiver import LinkReader, LinkReceiver
 from flowpose.transport import encode
+from flowpose.transport.stop_pipe import StopPipe
 
 LIMIT = 1 << 20  # a small bound, so the test sends megabytes, not the default's 256 MiB
 

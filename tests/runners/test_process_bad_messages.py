@@ -13,10 +13,11 @@ import testnodes
 from flowpose.engine.buffers import Inbox, QueueSpec
 from flowpose.frame import EndOfStream, Frame
 from flowpose.runners import links, shm_writer
-from flowpose.runners.protocol import HELLO, PREFIX, StopPipe
+from flowpose.runners.protocol import HELLO, PREFIX
 from flowpose.runners.receiver import LinkReader, LinkReceiver
 from flowpose.runners.shm import SLOT_INFO
 from flowpose.transport import encode
+from flowpose.transport.stop_pipe import StopPipe
 from process_support import run, stats_of
 
 

@@ -61,7 +61,7 @@ ROWS: tuple[tuple[Group, ...], ...] = (
     (Group("tasks", "evaluations", ("evaluation",)),),
     (Group("models", "what the nodes compute", ("detection", "pose", "tracking", "smoothing", "synthetic")),),
     (Group("model files", "cards, sessions, zoo, codecs", ("models", "zoo", "codecs")),),
-    (Group("basics", "shared pieces", ("geometry", "meta", "transport", "web")),),
+    (Group("basics", "shared pieces", ("geometry", "meta", "percentiles", "transport", "web")),),
     (Group("plugin API", "what a node is made of", ("frame", "node", "streams", ROOT_UNIT)),),
 )
 
@@ -80,19 +80,9 @@ class KnownBreak:
 
 KNOWN_BREAKS: tuple[KnownBreak, ...] = (
     KnownBreak(
-        "flowpose.hosts.rendezvous",
-        "flowpose.runners.protocol",
-        "StopPipe (a generic wake-up pipe) lives in the link protocol; it belongs below both",
-    ),
-    KnownBreak(
         "flowpose.closedloop.actions",
         "flowpose.graph.registry",
         "the private 'package.module:Class' resolver of node types, reused for actions",
-    ),
-    KnownBreak(
-        "flowpose.nodes.browser_view_stats",
-        "flowpose.engine.stats",
-        "percentile_ms, a numeric helper that belongs with the basics",
     ),
     *(
         KnownBreak(importer, imported, "the trainer's torch-free DeepLabCut import and split, used by eval labels")
