@@ -1,15 +1,17 @@
-"""Helpers for the web-node tests: a free port, a plain GET, a graph running in a thread, and a
-sink that counts frames per source and lets a test wait for them (on a condition, not by polling)."""
+"""Helpers for the web-node tests: a free port, a plain GET, a graph running in a thread (a view's
+graph until its page is ready), and a sink that counts frames per source and lets a test wait for them."""
 
 from __future__ import annotations
 
 import socket
 import textwrap
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flowpose.engine.runtime import GraphRunner, RunResult
@@ -104,3 +106,28 @@ class RunningGraph:
     def __exit__(self, *exc: object) -> None:
         if self._thread.is_alive():
             self.stop()
+
+
+@contextmanager
+def view_graph(graph: str, ready: Callable[[str], bool], timeout: float = 30.0) -> Iterator[str]:
+    """Run ``graph``, whose view listens on ``port: 0``, on a free port; yield the view's base URL once ready.
+
+    Args:
+        graph: Graph YAML; its ``port: 0`` becomes the free port (the node's own is not visible from outside).
+        ready: Whether the view at this URL is ready; an OSError counts as not yet (it does not listen).
+        timeout: Seconds to wait before failing.
+    """
+    port = free_port()
+    with RunningGraph(graph.replace("port: 0", f"port: {port}")):
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if ready(url):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} was not ready within {timeout:g} s")
+            time.sleep(0.05)
+        yield url

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import socket
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import pytest
 from browser_support import Chromium, assert_not_blank, save_screenshot
 from flowpose.nodes.browser_view import BrowserView
 from flowpose.web.mjpeg import BOUNDARY
-from web_support import RunningGraph, free_port, get
+from web_support import get, view_graph
 
 GRAPH = """
 nodes:
@@ -31,18 +30,7 @@ nodes:
 @pytest.fixture
 def view() -> Iterator[str]:
     """The base URL of a BrowserView showing an annotated test pattern."""
-    port = free_port()  # the node's own port is not visible from outside the graph
-    with RunningGraph(GRAPH.replace("port: 0", f"port: {port}")):
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:  # until the view listens
-            try:
-                urllib.request.urlopen(url + "/stats.json", timeout=5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+    with view_graph(GRAPH, lambda url: get(url + "/stats.json")[0] == 200) as url:  # once it listens
         yield url
 
 

@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("aiortc", reason="WebRTCView needs the webrtc extra: pip install 'flowpose[webrtc]'")
 
 from browser_support import Chromium, assert_not_blank, save_screenshot
-from web_support import RunningGraph, free_port
+from web_support import view_graph
 
 GRAPH = """
 nodes:
@@ -36,19 +36,7 @@ def get_json(url: str) -> dict:
 @pytest.fixture
 def view() -> Iterator[str]:
     """The base URL of a WebRTCView showing an annotated synthetic scene, once it has a frame."""
-    port = free_port()  # the node's own port is not visible from outside the graph
-    with RunningGraph(GRAPH.replace("port: 0", f"port: {port}")):
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:  # until the view listens and the first frame is in
-            try:
-                if get_json(url + "/streams.json")["streams"]:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} did not serve a stream in 30 s")
-            time.sleep(0.05)
+    with view_graph(GRAPH, lambda url: bool(get_json(url + "/streams.json")["streams"])) as url:
         yield url
 
 
