@@ -65,6 +65,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextmanager
+def taken_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that something listens on for the block (a node asked for it finds it busy)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield int(taken.getsockname()[1])
+
+
 def get(url: str) -> tuple[int, str, bytes]:
     """GET ``url``: the status, the Content-Type and the body, error replies included."""
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import pytest
 from browser_support import Chromium, assert_not_blank, save_screenshot
 from flowpose.nodes.browser_view import BrowserView
 from flowpose.web.mjpeg import BOUNDARY
-from web_support import get, view_graph
+from web_support import get, taken_port, view_graph
 
 GRAPH = """
 nodes:
@@ -103,10 +102,7 @@ def test_page_in_chromium_shows_the_stream_and_the_table(view: str, chromium: Ch
 
 
 def test_bind_address_and_a_taken_port() -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with taken_port() as port:
         node = BrowserView("view", {"port": port, "banner": False})
         with pytest.raises(OSError, match=rf"cannot listen on 127.0.0.1:{port}.*--set view.port="):
             node.setup()

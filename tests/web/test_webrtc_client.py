@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import threading
 import time
 import urllib.request
@@ -31,6 +30,7 @@ from flowpose.frame import Frame
 from flowpose.nodes.synthetic_scene import SyntheticScene
 from flowpose.nodes.webrtc_view import WebRTCView
 from flowpose.web.webrtc_track import NewestFrames, NewestFrameTrack
+from web_support import taken_port
 
 BITS = 16  # frame numbers up to 65535: 36 minutes at 30 fps
 BLOCK = 40  # px: big enough to survive VP8 and H.264 at a few hundred kbit/s
@@ -216,10 +216,7 @@ def test_a_viewer_that_vanishes_is_let_go(node: WebRTCView) -> None:
 
 
 def test_bind_address_and_a_taken_port() -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with taken_port() as port:
         node = WebRTCView("view", {"port": port, "banner": False})
         node.setup()  # the port is taken: any free one instead, as the log says
         try:
