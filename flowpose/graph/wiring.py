@@ -4,33 +4,34 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flowpose.graph.problems import ProblemCollector
 from flowpose.graph.spec import NodeSpec
 
 
-def _find_cycles(nodes: list[NodeSpec], writers: dict[str, str]) -> list[list[str]]:
-    """Every cycle's nodes (one list per strongly connected component), in graph order.
+def strong_components(succ: Mapping[str, Iterable[str]], roots: Iterable[str]) -> list[list[str]]:
+    """Every strongly connected component reachable from ``roots`` (Tarjan), in the order each completes.
 
-    Feedback edges are left out: they are read without waiting, so they cannot deadlock.
+    Args:
+        succ: Each vertex's successors (a vertex missing here has none).
+        roots: Where the search starts, in order; it visits successors in ``succ``'s order.
+
+    Returns:
+        One list per component, single vertices included (a caller keeps what it calls a cycle).
     """
-    succ: dict[str, list[str]] = defaultdict(list)
-    for node in nodes:
-        for buf in node.inputs:
-            if buf in writers:
-                succ[writers[buf]].append(node.name)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
     on_stack: set[str] = set()
-    cycles: list[list[str]] = []
+    components: list[list[str]] = []
 
-    def strongconnect(name: str) -> None:  # Tarjan; graphs are small, recursion is fine
+    def strongconnect(name: str) -> None:  # graphs are small, recursion is fine
         index[name] = low[name] = len(index)
         stack.append(name)
         on_stack.add(name)
-        for nxt in succ[name]:
+        for nxt in succ.get(name, ()):
             if nxt not in index:
                 strongconnect(nxt)
                 low[name] = min(low[name], low[nxt])
@@ -44,14 +45,30 @@ def _find_cycles(nodes: list[NodeSpec], writers: dict[str, str]) -> list[list[st
                 members.append(member)
                 if member == name:
                     break
-            if len(members) > 1 or name in succ[name]:
-                order = [n.name for n in nodes]
-                cycles.append(sorted(members, key=order.index))
+            components.append(members)
 
+    for root in roots:
+        if root not in index:
+            strongconnect(root)
+    return components
+
+
+def _find_cycles(nodes: list[NodeSpec], writers: dict[str, str]) -> list[list[str]]:
+    """Every cycle's nodes (one list per strongly connected component), in graph order.
+
+    Feedback edges are left out: they are read without waiting, so they cannot deadlock.
+    """
+    succ: dict[str, list[str]] = defaultdict(list)
     for node in nodes:
-        if node.name not in index:
-            strongconnect(node.name)
-    return cycles
+        for buf in node.inputs:
+            if buf in writers:
+                succ[writers[buf]].append(node.name)
+    order = [n.name for n in nodes]
+    return [
+        sorted(members, key=order.index)
+        for members in strong_components(succ, order)
+        if len(members) > 1 or members[0] in succ.get(members[0], ())
+    ]
 
 
 def _check_feedback(col: ProblemCollector, idx: int, node: NodeSpec) -> None:

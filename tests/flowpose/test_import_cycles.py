@@ -12,41 +12,13 @@ from import_scan import import_graph  # tests/support: the ast import reader
 
 import flowpose
 import flowpose.transport as transport
+from flowpose.graph.wiring import strong_components
 
 
 def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """The import circles of ``graph``: each strongly connected group of two or more, sorted."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    groups: list[list[str]] = []
-
-    def visit(node: str) -> None:  # Tarjan; the graphs are small, so recursion is fine
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        for target in sorted(graph.get(node, ())):
-            if target not in index:
-                visit(target)
-                low[node] = min(low[node], low[target])
-            elif target in on_stack:
-                low[node] = min(low[node], index[target])
-        if low[node] == index[node]:
-            group = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                group.append(member)
-                if member == node:
-                    break
-            if len(group) > 1:
-                groups.append(sorted(group))
-
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return sorted(groups)
+    ordered = {node: sorted(targets) for node, targets in graph.items()}
+    return sorted(sorted(group) for group in strong_components(ordered, sorted(graph)) if len(group) > 1)
 
 
 def test_the_transport_package_has_no_import_cycle() -> None:
