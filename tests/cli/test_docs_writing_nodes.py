@@ -49,3 +49,14 @@ def test_the_source_example_reads_a_folder(tmp_path: Path) -> None:
     assert [Path(f.meta["path"]).name for f in frames] == ["a.png", "b.png"]
     assert [f.frame_id for f in frames] == [0, 1]
     assert frames[0].image.shape == (8, 12, 3)
+
+
+def test_the_per_stream_example_keeps_and_drops_state_per_stream() -> None:
+    ns = run_blocks()
+    frame_cls, counter = ns["Frame"], ns["Counter"]("count")
+    counter.setup()
+    for i, stream in enumerate(["cam0", "cam1", "cam0"]):
+        counter.process(frame_cls(frame_id=i, capture_ns=0, source=stream, image=np.zeros((4, 4, 3), np.uint8)))
+    assert counter.counts == {"cam0": 2, "cam1": 1}
+    counter.end_stream("cam0")
+    assert counter.counts == {"cam1": 1}
