@@ -82,5 +82,9 @@ def describe_error(err: Any) -> str:
     if kind == "extra_forbidden":
         return f"unknown field {loc[-1]!r}"
     value = err.get("input")
+    if kind == "value_error":
+        # A validator's own words already say what is wrong with which value; pydantic's
+        # "Value error, " prefix and a "(got list)" after them only add noise.
+        return str(err["msg"]).removeprefix("Value error, ")
     shown = repr(value) if not isinstance(value, dict | list) or len(repr(value)) < 60 else type(value).__name__
     return f"{err['msg']} (got {shown})"

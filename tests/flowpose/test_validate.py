@@ -186,3 +186,13 @@ def test_process_runner_is_accepted_and_unknown_runners_are_refused() -> None:
     assert graph.spec.node("relay").runner == "process"
     found = problems(GOOD.replace("outputs: [out]}", "outputs: [out], runner: fiber}"))
     assert ("relay", "runner") in {(p.node, p.field) for p in found}
+
+
+def test_a_validators_own_words_come_without_pydantics_prefix_or_the_value_type() -> None:
+    problem = only("""\
+    nodes:
+      - {name: camera, type: Camera, outputs: [frames], params: {sources: [{id: 'bad id', source: 0}]}}
+      - {name: sink, type: NullSink, inputs: [frames]}
+    """)
+    assert problem.field == "params.sources" and "stream id 'bad id'" in problem.message
+    assert "Value error" not in problem.message and "(got" not in problem.message
