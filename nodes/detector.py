@@ -25,6 +25,7 @@ from flowpose.detection import (
 )
 from flowpose.detection.interval import Plan
 from flowpose.frame import Frame
+from flowpose.models.session import batch_wait_ms
 from flowpose.node import BatchLimits, Node, NodeParams
 
 
@@ -78,12 +79,13 @@ class Detector(Node):
             description="Frames of several streams (cameras) detected in one session.run, at most; 1: one "
             "frame at a time. Models exported with a batch of 1 run the frames one by one.",
         )
-        max_wait_ms: float = Field(
-            5.0,
+        max_wait_ms: float | None = Field(
+            None,
             ge=0,
             le=1000,
-            description="How long a batch waits for frames of other streams after its first frame; it stops "
-            "waiting once it holds a frame of every stream seen lately (one stream never waits).",
+            description="How long a batch waits for frames of other streams after its first; it stops once it "
+            "holds a frame of every stream seen lately (one stream never waits). null: 0 on the CPU (a batch "
+            "costs the same per frame there; frames already queued still batch), 5 on a GPU.",
         )
 
     @classmethod
@@ -124,7 +126,7 @@ class Detector(Node):
 
     def batch_limits(self) -> BatchLimits | None:
         p = self.params
-        return BatchLimits(p.max_batch, p.max_wait_ms / 1e3) if p.max_batch > 1 else None
+        return BatchLimits(p.max_batch, batch_wait_ms(p.providers, p.max_wait_ms) / 1e3) if p.max_batch > 1 else None
 
     def process(self, frame: Frame) -> Frame:
         return self.process_batch([frame])[0]

@@ -183,9 +183,9 @@ def _measure_with(
     )
     supported = batching_supported()
     if supported and args.max_wait_ms is None:
-        from flowpose.nodes.detector import Detector
+        from flowpose.models.session import batch_wait_ms
 
-        args.max_wait_ms = float(Detector.Params.model_fields["max_wait_ms"].default)
+        args.max_wait_ms = batch_wait_ms("cpu", None)  # the nodes' own default on the CPU
     batching = Batching(args.max_batch, args.max_wait_ms) if supported else None
     print(_header(args, clips, variants, batching), flush=True)
     stages = measure_stages(clips, counts, det, pose)

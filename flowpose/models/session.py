@@ -9,7 +9,15 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-__all__ = ["PROVIDERS", "WEIGHTS_KEY", "available_cores", "create_session", "provider_list"]
+__all__ = [
+    "GPU_BATCH_WAIT_MS",
+    "PROVIDERS",
+    "WEIGHTS_KEY",
+    "available_cores",
+    "batch_wait_ms",
+    "create_session",
+    "provider_list",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +68,26 @@ def provider_list(providers: str | Sequence[str] | None) -> list[str]:
     if PROVIDERS["cpu"] not in chosen:
         chosen.append(PROVIDERS["cpu"])
     return chosen
+
+
+#: The batch wait of a model node on a GPU provider when its params leave it open.
+GPU_BATCH_WAIT_MS = 5.0
+
+
+def batch_wait_ms(providers: str | Sequence[str] | None, given: float | None) -> float:
+    """How long a batching model node waits for frames of other streams, in milliseconds.
+
+    ``given`` wins. Left open (None), it is 0 on the CPU and :data:`GPU_BATCH_WAIT_MS` on a
+    GPU: on a CPU a batch of N images costs about N single calls (measured on the packaged
+    models and YOLOX-nano, docs/performance.md "Many streams"), so waiting would only add
+    latency, and frames already queued still join a batch for free; on a GPU one call of N
+    costs about what one image does, so a short wait pays.
+    """
+    if given is not None:
+        return given
+    wanted = [providers] if isinstance(providers, str) else list(providers or ["cpu"])
+    on_gpu = any(PROVIDERS.get(str(name).lower(), name) != PROVIDERS["cpu"] for name in wanted)
+    return GPU_BATCH_WAIT_MS if on_gpu else 0.0
 
 
 def create_session(

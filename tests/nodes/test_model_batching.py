@@ -96,3 +96,12 @@ def test_the_detector_node_batches_frames_of_several_streams() -> None:
     assert all(f.meta["detector"]["batch"] == 4 and f.meta["detector"]["ran"] for f in out)
     assert sum(len(f.instances) for f in out) >= 4
     assert Detector("det1", {"model": "zoo:flowpose-det-synthetic", "max_batch": 1}).batch_limits() is None
+
+
+def test_model_nodes_wait_for_other_streams_on_a_gpu_only_unless_told() -> None:
+    cpu = Detector("det", {"model": "zoo:flowpose-det-synthetic"}).batch_limits()
+    gpu = TopdownPoseEstimator("pose", {"model": "zoo:flowpose-person", "providers": ["cuda", "cpu"]}).batch_limits()
+    told = TopdownPoseEstimator("pose", {"model": "zoo:flowpose-person", "max_wait_ms": 7}).batch_limits()
+    assert cpu is not None and cpu.max_wait_s == 0.0  # a CPU batch costs what its frames do: never wait
+    assert gpu is not None and gpu.max_wait_s == pytest.approx(0.005)
+    assert told is not None and told.max_wait_s == pytest.approx(0.007)
