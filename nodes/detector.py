@@ -25,8 +25,8 @@ from flowpose.detection import (
 )
 from flowpose.detection.interval import Plan
 from flowpose.frame import Frame
-from flowpose.models.session import batch_wait_ms
 from flowpose.node import BatchLimits, Node, NodeParams
+from flowpose.nodes.model_batching import batch_limits_of, max_wait_field
 
 
 class Detector(Node):
@@ -79,14 +79,7 @@ class Detector(Node):
             description="Frames of several streams (cameras) detected in one session.run, at most; 1: one "
             "frame at a time. Models exported with a batch of 1 run the frames one by one.",
         )
-        max_wait_ms: float | None = Field(
-            None,
-            ge=0,
-            le=1000,
-            description="How long a batch waits for frames of other streams after its first; it stops once it "
-            "holds a frame of every stream seen lately (one stream never waits). null: 0 on the CPU (a batch "
-            "costs the same per frame there; frames already queued still batch), 5 on a GPU.",
-        )
+        max_wait_ms: float | None = max_wait_field()
 
     @classmethod
     def check(cls, params: NodeParams) -> list[tuple[str, str]]:
@@ -126,7 +119,7 @@ class Detector(Node):
 
     def batch_limits(self) -> BatchLimits | None:
         p = self.params
-        return BatchLimits(p.max_batch, batch_wait_ms(p.providers, p.max_wait_ms) / 1e3) if p.max_batch > 1 else None
+        return batch_limits_of(p)
 
     def process(self, frame: Frame) -> Frame:
         return self.process_batch([frame])[0]

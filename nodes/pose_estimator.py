@@ -20,8 +20,8 @@ from pydantic import Field, model_validator
 
 from flowpose.frame import Frame, Instance
 from flowpose.models import PRESETS
-from flowpose.models.session import batch_wait_ms
 from flowpose.node import BatchLimits, Node, NodeParams
+from flowpose.nodes.model_batching import batch_limits_of, max_wait_field
 from flowpose.pose import PoseTimings, TopdownModel, open_pose_model
 from flowpose.pose.region import DynamicCrop, clip_box, keypoint_box, tile_grid
 from flowpose.zoo import ModelNotFoundError
@@ -78,14 +78,7 @@ class TopdownPoseEstimator(Node):
             description="Frames (of several streams) whose crops run in one session.run, at most; 1: one frame "
             "at a time.",
         )
-        max_wait_ms: float | None = Field(
-            None,
-            ge=0,
-            le=1000,
-            description="How long a batch waits for frames of other streams after its first; it stops once it "
-            "holds a frame of every stream seen lately (one stream never waits). null: 0 on the CPU (a batch "
-            "costs the same per frame there; frames already queued still batch), 5 on a GPU.",
-        )
+        max_wait_ms: float | None = max_wait_field()
         search_tile: float = Field(
             0.0,
             ge=0,
@@ -158,7 +151,7 @@ class TopdownPoseEstimator(Node):
 
     def batch_limits(self) -> BatchLimits | None:
         p = self.params
-        return BatchLimits(p.max_batch, batch_wait_ms(p.providers, p.max_wait_ms) / 1e3) if p.max_batch > 1 else None
+        return batch_limits_of(p)
 
     def process(self, frame: Frame) -> Frame:
         return self.process_batch([frame])[0]
