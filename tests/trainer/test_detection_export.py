@@ -61,9 +61,10 @@ def test_export_writes_yolox_raw_format_with_card(exported) -> None:
     assert_no_build_traces(path)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (inp,), (out,) = session.get_inputs(), session.get_outputs()
-    assert (inp.name, inp.shape) == ("images", [1, 3, 128, 160])
+    assert (inp.name, inp.shape[1:]) == ("images", [3, 128, 160])
+    assert not isinstance(inp.shape[0], int)  # a free batch axis (several cameras in one call)
     anchors = sum((160 // s) * (128 // s) for s in (8, 16, 32))
-    assert (out.name, out.shape) == ("output", [1, anchors, 5 + 3])
+    assert (out.name, out.shape) == ("output", ["batch", anchors, 5 + 3])
     x = np.random.default_rng(1).uniform(0, 255, (1, 3, 128, 160)).astype(np.float32)
     got = session.run(None, {"images": x})[0]
     with torch.no_grad():
@@ -130,3 +131,19 @@ def _weight_bytes(path: Path) -> int:
     import onnx
 
     return sum(len(init.raw_data) for init in onnx.load(str(path)).graph.initializer)
+
+
+def test_the_export_has_a_free_batch_axis_for_many_cameras(exported) -> None:
+    _, model, path, _ = exported
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert not isinstance(session.get_inputs()[0].shape[0], int)
+    images = torch.from_numpy(np.random.default_rng(1).uniform(0, 255, (3, 3, 128, 160)).astype(np.float32))
+    got = session.run(None, {session.get_inputs()[0].name: images.numpy()})[0]
+    with torch.no_grad():
+        expected = ExportModel(model).eval()(images).numpy()
+    assert got.shape[0] == 3 and np.abs(got - expected).max() < 1e-3
+    detector = OnnxDetector(path, read_card(path), DetectionSettings(score_threshold=0.0))
+    assert detector.dynamic_batch
+    frames = [np.ascontiguousarray(img.permute(1, 2, 0).numpy().astype(np.uint8)) for img in images]
+    for many, one in zip(detector.detect_many(frames), map(detector.detect, frames), strict=True):
+        np.testing.assert_allclose(many.boxes, one.boxes, atol=1e-2)

@@ -94,13 +94,16 @@ def export_detector(
     with quiet_exporter():
         torch.onnx.export(
             wrapper,
-            (sample,),
+            # Two images: an example batch of 1 would be specialised to a fixed 1 by torch.export.
+            (sample.expand(2, -1, -1, -1).contiguous(),),
             str(tmp),
             input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME],
             opset_version=opset,
             dynamo=True,
             external_data=False,  # one self-contained file, as the zoo and the node expect
+            # A free batch axis: a Detector serving several cameras runs their images in one call.
+            dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),
         )
     try:
         strip_node_metadata(tmp)
