@@ -92,7 +92,11 @@ class LinkSender:
         self._helper_owns = False  # the helper thread owns the socket (the writer queues instead)
         self._draining = False  # flush(): keep the helper until the last message is acknowledged
         self._closed = False
-        self._sock = link_socket(ctx, rcvhwm=CONTROL_HWM, sndhwm=HWM, max_part_bytes=MAX_CONTROL_BYTES)
+        # A ROUTER: a bound DEALER would deal frames round-robin to every connected client,
+        # also to one that is being cut off (a lossless link then lost frames). Frames go to
+        # the peer whose HELLO came last, and only its ACKs count.
+        self._sock = link_socket(ctx, rcvhwm=CONTROL_HWM, sndhwm=HWM, max_part_bytes=MAX_CONTROL_BYTES, kind=zmq.ROUTER)
+        self._peer: bytes | None = None
         if curve is not None:
             curve.server(self._sock)
         if on_socket is not None:
@@ -212,18 +216,27 @@ class LinkSender:
     def _read_control(self) -> None:
         while True:
             try:
-                data = self._sock.recv(zmq.NOBLOCK)
+                message = self._sock.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
+            if len(message) != 2:
+                continue  # a client speaking another protocol
+            peer, data = message
             kind, body = data[:1], memoryview(data)[1:]
             if kind == HELLO and len(body) == HELLO_BODY.size:
+                self._peer = peer
                 # A (re)started receiver: what was in flight to its predecessor is gone.
                 self._window, epoch = HELLO_BODY.unpack_from(body)
                 self._acked = self._seq
                 if epoch != self._reader_epoch and self._slots is not None:
                     self._slots.reader_restarted()
                 self._reader_epoch = epoch
-            elif kind == ACK and len(body) >= ACK_BODY.size and (len(body) - ACK_BODY.size) % SEQ.size == 0:
+            elif (
+                kind == ACK
+                and peer == self._peer
+                and len(body) >= ACK_BODY.size
+                and (len(body) - ACK_BODY.size) % SEQ.size == 0
+            ):
                 epoch, seq = ACK_BODY.unpack_from(body)
                 if epoch != self._epoch:
                     continue  # meant for an earlier process of this node
@@ -246,9 +259,17 @@ class LinkSender:
         except WireError as error:
             self._bad.record(error)  # a frame this link cannot ship; counted as a drop
             return True
+        if self._peer is None:
+            if slot and self._slots is not None:
+                self._slots.release(self._seq)
+            return False
         try:
-            self._sock.send_multipart([PREFIX.pack(self._epoch, self._seq) + slot, *parts], zmq.NOBLOCK, copy=False)
-        except zmq.Again:
+            self._sock.send_multipart(
+                [self._peer, PREFIX.pack(self._epoch, self._seq) + slot, *parts], zmq.NOBLOCK, copy=False
+            )
+        except (zmq.Again, zmq.error.ZMQError) as exc:
+            if isinstance(exc, zmq.error.ZMQError) and exc.errno not in (zmq.EAGAIN, zmq.EHOSTUNREACH):
+                raise
             # The queue towards the reader is full (ZeroMQ counts what was read only every few
             # messages), or the reader went away (its successor says HELLO): try again later.
             if slot and self._slots is not None:

@@ -33,8 +33,8 @@ ACK_BODY = struct.Struct("<QQ")  # sender epoch, sequence number; then released 
 SEQ = struct.Struct("<Q")
 
 
-def link_socket(ctx: zmq.Context, rcvhwm: int, sndhwm: int, max_part_bytes: int) -> zmq.Socket:
-    """A DEALER socket with bounded queues that drops what is unsent when closed.
+def link_socket(ctx: zmq.Context, rcvhwm: int, sndhwm: int, max_part_bytes: int, kind: int = zmq.DEALER) -> zmq.Socket:
+    """A DEALER (or ROUTER) socket with bounded queues that drops what is unsent when closed.
 
     Args:
         ctx: ZeroMQ context.
@@ -42,8 +42,12 @@ def link_socket(ctx: zmq.Context, rcvhwm: int, sndhwm: int, max_part_bytes: int)
         sndhwm: Send high-water mark (messages).
         max_part_bytes: Largest part this socket receives; a peer sending a larger one is
             disconnected by libzmq before the part is read.
+        kind: ``zmq.DEALER`` (a link's reader) or ``zmq.ROUTER`` (its sender, which must address
+            the one reader that said HELLO, never another local client).
     """
-    sock = ctx.socket(zmq.DEALER)
+    sock = ctx.socket(kind)
+    if kind == zmq.ROUTER:
+        sock.setsockopt(zmq.ROUTER_MANDATORY, 1)  # a gone peer is an error, not a silent drop
     sock.setsockopt(zmq.SNDHWM, sndhwm)
     sock.setsockopt(zmq.RCVHWM, rcvhwm)
     sock.setsockopt(zmq.MAXMSGSIZE, max_part_bytes + _CURVE_OVERHEAD)
