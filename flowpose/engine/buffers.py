@@ -59,8 +59,8 @@ def stale_index(
         size: Frames of one stream the queue may hold.
         message_of: Gets the message out of a queued item (default: the item is the message).
     """
-    if not isinstance(msg, Frame):
-        return None
+    if not isinstance(msg, Frame) or len(queue) < size:
+        return None  # fewer items than one stream may hold: nothing to drop, no scan (the usual put)
     stream, count, oldest = msg.source, 0, None
     for i, item in enumerate(queue):
         queued = item if message_of is None else message_of(item)

@@ -41,6 +41,13 @@ def wait_for(monitor: zmq.Socket, event: int, timeout_ms: int = 10_000) -> bool:
     return False
 
 
+def close_watched(sock: zmq.Socket, monitor: zmq.Socket) -> None:
+    """Close a socket and the monitor watching it."""
+    sock.disable_monitor()
+    monitor.close(linger=0)
+    sock.close(linger=0)
+
+
 def test_an_oversize_part_disconnects_the_sender_and_normal_frames_pass(tmp_path) -> None:
     ctx = zmq.Context.instance()
     sender = ctx.socket(zmq.DEALER)
@@ -64,9 +71,7 @@ def test_an_oversize_part_disconnects_the_sender_and_normal_frames_pass(tmp_path
     finally:
         stop.set()
         receiver.thread.join(5)
-        sender.disable_monitor()
-        monitor.close(linger=0)
-        sender.close(linger=0)
+        close_watched(sender, monitor)
         stop.close()
 
 
@@ -100,9 +105,7 @@ def test_a_client_sending_a_big_message_to_a_sender_is_cut_off_and_the_link_goes
         stop.set()
         sender.close()
         receiver.thread.join(5)
-        rogue.disable_monitor()
-        monitor.close(linger=0)
-        rogue.close(linger=0)
+        close_watched(rogue, monitor)
         stop.close()
 
 
