@@ -24,7 +24,7 @@ from flowpose.detection import (
     open_detector,
 )
 from flowpose.detection.interval import Plan
-from flowpose.frame import Frame
+from flowpose.frame import Frame, Instance
 from flowpose.node import BatchLimits, Node, NodeParams
 from flowpose.nodes.model_batching import batch_limits_of, max_wait_field
 
@@ -125,29 +125,54 @@ class Detector(Node):
         return self.process_batch([frame])[0]
 
     def process_batch(self, frames: list[Frame]) -> list[Frame]:
-        """Plan each frame (detect or follow), detect in all that need it at once, finish each."""
+        """Plan each frame (detect or follow), detect in all that need it at once, finish each.
+
+        A batch may hold consecutive frames of one stream (a file read faster than the detector).
+        Each frame is planned after the one before it is recorded, so the interval counts every
+        frame; a frame after a detection of its stream waits for the next round (it follows
+        that detection's boxes). Frames of different streams still share one ``session.run``.
+        """
         assert self._detector is not None, "setup() was not called"
         start = time.perf_counter()
-        plans = [self._plan(frame) for frame in frames]
-        wanted = [i for i, plan in enumerate(plans) if plan.detect]
-        found = self._detector.detect_many([frames[i].image for i in wanted]) if wanted else []
-        detected = dict(zip(wanted, found, strict=True))
+        results: list[tuple[Plan, list[Instance]] | None] = [None] * len(frames)
+        pending = list(range(len(frames)))
+        while pending:
+            blocked: set[str] = set()  # streams with a detection this round: their later frames wait
+            wanted, later = [], []
+            for i in pending:
+                frame = frames[i]
+                if frame.source in blocked:
+                    later.append(i)
+                    continue
+                plan = self._plan(frame)
+                if plan.detect:
+                    wanted.append((i, plan))
+                    blocked.add(frame.source)
+                else:
+                    self._record(frame, plan, list(plan.instances))
+                    results[i] = (plan, list(plan.instances))
+            found = self._detector.detect_many([frames[i].image for i, _ in wanted]) if wanted else []
+            for (i, plan), detections in zip(wanted, found, strict=True):
+                instances = detections.to_instances(self._detector.classes)
+                self._record(frames[i], plan, instances)
+                results[i] = (plan, instances)
+            pending = later
         # Each frame is stamped with the batch's time: it waited for all of it.
         ms = round((time.perf_counter() - start) * 1e3, 3)
         out = []
-        for i, (frame, plan) in enumerate(zip(frames, plans, strict=True)):
-            if plan.detect:
-                instances = detected[i].to_instances(self._detector.classes)
-                self.counters["detections_run"] += 1
-            else:
-                instances = plan.instances
-                self.counters["frames_followed"] += 1
-            self._planners[frame.source].record(frame.frame_id, instances, detected=plan.detect)
+        for frame, result in zip(frames, results, strict=True):
+            assert result is not None
+            plan, instances = result
             info = {"node": self.name, "ran": plan.detect, "reason": plan.reason, "ms": ms, "count": len(instances)}
             if len(frames) > 1:
                 info["batch"] = len(frames)
             out.append(frame.replace(instances=tuple(instances), meta={**frame.meta, "detector": info}))
         return out
+
+    def _record(self, frame: Frame, plan: Plan, instances: list[Instance]) -> None:
+        """Count the frame and tell its stream's planner what was emitted."""
+        self.counters["detections_run" if plan.detect else "frames_followed"] += 1
+        self._planners[frame.source].record(frame.frame_id, instances, detected=plan.detect)
 
     def _plan(self, frame: Frame) -> Plan:
         """Whether to detect in ``frame`` or follow its stream's fed-back keypoints."""

@@ -69,13 +69,16 @@ def pins(cache: Path) -> dict:
 
 
 def test_first_use_downloads_with_a_progress_bar_then_uses_the_cache(zoo, cache, capsys):
-    entries = entry("m", zoo.add("/m.onnx", MODEL, chunk=8192), sha256(MODEL))
+    # A tenth of the file every 50 ms: the client sees it arrive in parts even on a loaded machine
+    # (a fast host may hand over several tenths in one read: how many lines is not fixed).
+    entries = entry("m", zoo.add("/m.onnx", MODEL, chunk=30_000, delay=0.05), sha256(MODEL))
     path = resolve_model("zoo:m", entries=entries)
     assert path == cache / "m.onnx" and path.read_bytes() == MODEL
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("m: ")]
     # stderr is not a terminal here: a plain line each time a 10 % step is passed, then the final one
+    # (test_progress_bar_plain_lines_per_ten_percent checks every step)
     percents = [int(line.split()[1].rstrip("%")) for line in lines]
-    assert percents[-1] == 100 and len(lines) >= 3 and percents == sorted(set(percents))
+    assert percents[-1] == 100 and len(lines) >= 2 and percents == sorted(set(percents))
     assert "/0.3 MB" in lines[0] and "MB/s ETA" in lines[0] and " in " in lines[-1]
     assert resolve_model("zoo:m", entries=entries) == path
     assert len(zoo.gets("/m.onnx")) == 1  # second use: the cache, no request

@@ -86,6 +86,25 @@ def test_each_source_has_its_own_interval(model):
     assert reasons == ["first", "first", "previous", "previous"]
 
 
+def test_a_batch_holding_several_frames_of_one_stream_plans_them_in_order(model):
+    """A file read faster than the detector: a batch holds consecutive frames of one stream.
+
+    Each frame is planned after the one before it is recorded; a frame after a detection in
+    the same batch waits for that detection (its boxes are what it follows).
+    """
+    node = make(model, interval=3)
+    node.feedback = dict
+    frames = [frame(i, source=s) for i in range(7) for s in ("a", "b")]
+    out = node.process_batch(frames)
+    assert [(f.source, f.frame_id) for f in out] == [(f.source, f.frame_id) for f in frames]
+    ran = {s: [f.frame_id for f in out if f.source == s and f.meta["detector"]["ran"]] for s in "ab"}
+    assert ran == {"a": [0, 3, 6], "b": [0, 3, 6]}  # every third frame, as frame by frame
+    followed = [f for f in out if not f.meta["detector"]["ran"]]
+    assert {f.meta["detector"]["reason"] for f in followed} == {"previous"}
+    assert all(len(f.instances) == 2 for f in followed)  # the boxes of the detection before them
+    assert node.counters["detections_run"] == 6 and node.counters["frames_followed"] == 8
+
+
 def test_hog_backend_needs_no_model():
     node = Detector("people", {"model": "hog"})
     node.setup()
