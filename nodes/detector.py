@@ -9,7 +9,7 @@ instances it emitted.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import Field
@@ -134,7 +134,7 @@ class Detector(Node):
         """
         assert self._detector is not None, "setup() was not called"
         start = time.perf_counter()
-        results: list[tuple[Plan, list[Instance]] | None] = [None] * len(frames)
+        results: list[tuple[Plan, Sequence[Instance]] | None] = [None] * len(frames)
         pending = list(range(len(frames)))
         while pending:
             blocked: set[str] = set()  # streams with a detection this round: their later frames wait
@@ -149,8 +149,8 @@ class Detector(Node):
                     wanted.append((i, plan))
                     blocked.add(frame.source)
                 else:
-                    self._record(frame, plan, list(plan.instances))
-                    results[i] = (plan, list(plan.instances))
+                    self._record(frame, plan, plan.instances)
+                    results[i] = (plan, plan.instances)
             found = self._detector.detect_many([frames[i].image for i, _ in wanted]) if wanted else []
             for (i, plan), detections in zip(wanted, found, strict=True):
                 instances = detections.to_instances(self._detector.classes)
@@ -169,7 +169,7 @@ class Detector(Node):
             out.append(frame.replace(instances=tuple(instances), meta={**frame.meta, "detector": info}))
         return out
 
-    def _record(self, frame: Frame, plan: Plan, instances: list[Instance]) -> None:
+    def _record(self, frame: Frame, plan: Plan, instances: Sequence[Instance]) -> None:
         """Count the frame and tell its stream's planner what was emitted."""
         self.counters["detections_run" if plan.detect else "frames_followed"] += 1
         self._planners[frame.source].record(frame.frame_id, instances, detected=plan.detect)

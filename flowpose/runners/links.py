@@ -267,8 +267,8 @@ class LinkSender:
             self._sock.send_multipart(
                 [self._peer, PREFIX.pack(self._epoch, self._seq) + slot, *parts], zmq.NOBLOCK, copy=False
             )
-        except (zmq.Again, zmq.error.ZMQError) as exc:
-            if isinstance(exc, zmq.error.ZMQError) and exc.errno not in (zmq.EAGAIN, zmq.EHOSTUNREACH):
+        except zmq.ZMQError as exc:  # zmq.Again is one, with EAGAIN
+            if exc.errno not in (zmq.EAGAIN, zmq.EHOSTUNREACH):
                 raise
             # The queue towards the reader is full (ZeroMQ counts what was read only every few
             # messages), or the reader went away (its successor says HELLO): try again later.
