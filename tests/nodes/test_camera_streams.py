@@ -202,7 +202,11 @@ def test_add_pause_resume_and_remove_streams_while_running(tmp_path: Path) -> No
     first, second = MjpegServer(), MjpegServer()
     video = stamped_video(tmp_path / "clip.avi", 15)
     try:
-        with running(graph(f"sources: ['{first.url}'], keep_open: true", "")) as run:
+        # Behind live streams buffers default to `latest`, which may drop a file's frames at a slow
+        # reader like any other's; a graph that wants every frame of a file it adds says lossless
+        # (its live streams stay fresh: their readers keep only their newest frame).
+        text = graph(f"sources: ['{first.url}'], keep_open: true", "") + "defaults: {buffer: {policy: lossless}}\n"
+        with running(text) as run:
             wait_until(lambda: count("camera0") >= 5, "camera0 delivers")
             control = find_control("camera")
             assert isinstance(control, StreamControl)
